@@ -1,0 +1,198 @@
+"""How good and how fast the code classifier is, side by side with two baselines.
+
+Quality, on the bundled returns, two ways:
+  - round split: train on round 2013-06, test on round 2014-05;
+  - grouped 5-fold cross-validation over both rounds, grouped by `source_id` (the written answer).
+Models: the majority code per question; TF-IDF + logistic regression per question; coder's classifier
+(stance shared across questions x per-question embedding heads, calibrated). Baselines are routed the
+same way as coder (thresholds from grouped held-out predictions on the training data), so "auto-coded"
+means the same for all three.
+
+Speed: `suggest` on a whole round with a warm and a cold embedding cache, against
+`SentenceTransformer.encode` alone on the same texts, and training on both rounds from a cold cache.
+
+Run:  python bench/bench_core.py            (about 10 minutes on 2 cores)
+      python bench/bench_core.py --quick    (round split only, no cold timings)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from coder import pipeline  # noqa: E402
+from coder.codebook import load_codebook  # noqa: E402
+from coder.embed import Embedder, EmbeddingCache  # noqa: E402
+from coder.returns import read_returns  # noqa: E402
+from coder.route import choose_thresholds, route  # noqa: E402
+
+TARGET = 0.95
+
+
+class MajorityPerQuestion:
+    name = "majority code per question"
+
+    def fit(self, df: pd.DataFrame) -> "MajorityPerQuestion":
+        self.codes_ = df.groupby("qid")["codes"].agg(lambda s: s.value_counts().index[0]).to_dict()
+        self.share_ = df.groupby("qid")["codes"].agg(lambda s: s.value_counts(normalize=True).iloc[0]).to_dict()
+        return self
+
+    def predict(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return (np.array([self.codes_.get(q, "1") for q in df["qid"]]),
+                np.array([self.share_.get(q, 0.0) for q in df["qid"]]))
+
+
+class TfidfPerQuestion:
+    name = "TF-IDF + logistic regression per question"
+
+    def fit(self, df: pd.DataFrame) -> "TfidfPerQuestion":
+        self.models_ = {}
+        for q, g in df.groupby("qid"):
+            if g["codes"].nunique() < 2:
+                self.models_[q] = g["codes"].iloc[0]
+                continue
+            vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+            X = vec.fit_transform(g["text"])
+            self.models_[q] = (vec, LogisticRegression(C=10, max_iter=2000).fit(X, g["codes"]))
+        return self
+
+    def predict(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        pred = np.empty(len(df), dtype=object)
+        conf = np.zeros(len(df))
+        for q in df["qid"].unique():
+            rows = np.flatnonzero((df["qid"] == q).to_numpy())
+            m = self.models_.get(q)
+            if m is None:
+                pred[rows], conf[rows] = "1", 0.0
+            elif isinstance(m, str):
+                pred[rows], conf[rows] = m, 1.0
+            else:
+                vec, lr = m
+                p = lr.predict_proba(vec.transform(df["text"].iloc[rows]))
+                pred[rows], conf[rows] = lr.classes_[p.argmax(1)], p.max(1)
+        return pred, conf
+
+
+def baseline_scores(make, train: pd.DataFrame, test: pd.DataFrame) -> dict:
+    """Fit, route with thresholds from grouped held-out predictions on the training data, score on test."""
+    rows = pipeline.training_rows(train)
+    oof_pred = np.empty(len(rows), dtype=object)
+    oof_conf = np.zeros(len(rows))
+    for a, b in GroupKFold(5).split(rows, groups=rows["source_id"]):
+        p, c = make().fit(rows.iloc[a]).predict(rows.iloc[b])
+        oof_pred[b], oof_conf[b] = p, c
+    th = choose_thresholds(rows["qid"].to_numpy(), oof_conf, oof_pred == rows["codes"].to_numpy(), TARGET)
+    gold = test[(test["text"] != "") & (test["codes"] != "")]
+    pred, conf = make().fit(rows).predict(gold)
+    routes = route(gold["qid"].to_numpy(), conf, th)
+    return pipeline.summarise(gold["codes"], pred, gold["qid"], conf, routes)
+
+
+def coder_scores(train: pd.DataFrame, test: pd.DataFrame, cb, embedder) -> dict:
+    model = pipeline.fit_model(train, cb, embedder, target_precision=TARGET)
+    return pipeline.evaluate(test, model, embedder)
+
+
+def quality(df: pd.DataFrame, cb, embedder, splits: list[str]) -> pd.DataFrame:
+    rows = []
+    for split in splits:
+        if split == "round":
+            folds = [(df[df["round"] == "2013-06"], df[df["round"] == "2014-05"])]
+        else:
+            groups = df["source_id"].to_numpy()
+            folds = [(df.iloc[a], df.iloc[b]) for a, b in GroupKFold(5).split(df, groups=groups)]
+        for name, fn in ((MajorityPerQuestion.name, lambda tr, te: baseline_scores(MajorityPerQuestion, tr, te)),
+                         (TfidfPerQuestion.name, lambda tr, te: baseline_scores(TfidfPerQuestion, tr, te)),
+                         ("coder (shared stance x embedding heads)", lambda tr, te: coder_scores(tr, te, cb, embedder))):
+            t0 = time.perf_counter()
+            ms = [fn(tr, te) for tr, te in folds]
+            n = np.array([m["n"] for m in ms], dtype=float)
+            avg = {k: float(np.average([m[k] for m in ms], weights=n))
+                   for k in ("accuracy", "macro_f1", "auto_share", "auto_precision", "ece")}
+            rows.append({"split": "train 2013-06 / test 2014-05" if split == "round" else
+                         "grouped 5-fold CV, both rounds", "model": name, **avg, "seconds": time.perf_counter() - t0})
+            print(f"  {rows[-1]['split']:<32} {name:<42} acc {avg['accuracy']:.3f}", flush=True)
+    return pd.DataFrame(rows)
+
+
+def speed(df: pd.DataFrame, cb) -> dict:
+    out: dict[str, float] = {}
+    new = df[df["round"] == "2014-05"]
+    texts = new.loc[new["text"] != "", "text"].tolist()
+    unique = list(dict.fromkeys(texts))
+    with tempfile.TemporaryDirectory() as tmp:
+        # training on both rounds from a cold cache
+        cold = EmbeddingCache(Path(tmp) / "cache")
+        t0 = time.perf_counter()
+        model = pipeline.train(df, cb, Path(tmp) / "models", Embedder(cache=cold))
+        out["train both rounds, cold cache (s)"] = time.perf_counter() - t0
+        # suggest with a cold cache
+        cold2 = EmbeddingCache(Path(tmp) / "cache2")
+        emb = Embedder(cache=cold2)
+        emb.sentence_transformer  # model load counted separately
+        t0 = time.perf_counter()
+        pipeline.suggest(new, model, emb)
+        out["suggest one round, cold cache (s)"] = time.perf_counter() - t0
+        # the same texts through SentenceTransformer.encode alone
+        st = emb.sentence_transformer
+        t0 = time.perf_counter()
+        st.encode(unique, batch_size=64, normalize_embeddings=True)
+        out["encode alone, distinct texts (s)"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        st.encode(texts, batch_size=64, normalize_embeddings=True)
+        out["encode alone, every text (s)"] = time.perf_counter() - t0
+        # warm: a fresh process would load the model and read the file too; time the whole command path
+        t0 = time.perf_counter()
+        m2 = pipeline.open_model(Path(tmp) / "models", cb)
+        pipeline.suggest(read_returns(ROOT / "coder" / "data" / "returns.csv", cb).query("round == '2014-05'"),
+                         m2, Embedder(cache=cold2))
+        out["suggest one round, warm cache, incl. load (s)"] = time.perf_counter() - t0
+    out["answers in the round"] = len(new)
+    out["distinct texts"] = len(unique)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="round split only, no cold-cache timings")
+    args = ap.parse_args()
+    os.environ.setdefault("CODER_CACHE_DIR", str(Path(tempfile.gettempdir()) / "coder-bench-cache"))
+    cb = load_codebook()
+    df = read_returns(ROOT / "coder" / "data" / "returns.csv", cb)
+    embedder = Embedder()
+    embedder.encode(df["text"].tolist())  # warm the cache once for the quality runs
+    print("quality:")
+    q = quality(df, cb, embedder, ["round"] if args.quick else ["round", "cv"])
+    pd.set_option("display.width", 200)
+    print()
+    print(q.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    coder_rows = q[q["model"].str.startswith("coder")].set_index("split")
+    tfidf_rows = q[q["model"].str.startswith("TF-IDF")].set_index("split")
+    print("\naccuracy gain over TF-IDF + LR (points):",
+          ", ".join(f"{s}: {100 * (coder_rows.loc[s, 'accuracy'] - tfidf_rows.loc[s, 'accuracy']):+.1f}"
+                    for s in coder_rows.index))
+    if args.quick:
+        return
+    print("\nspeed:")
+    s = speed(df, cb)
+    for k, v in s.items():
+        print(f"  {k:<48} {v:,.1f}" if isinstance(v, float) else f"  {k:<48} {v:,}")
+    print(f"  {'cold suggest / encode of distinct texts':<48} {s['suggest one round, cold cache (s)'] / s['encode alone, distinct texts (s)']:.2f}x")
+    print(f"  {'cold suggest / encode of every text':<48} {s['suggest one round, cold cache (s)'] / s['encode alone, every text (s)']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

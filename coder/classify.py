@@ -1,0 +1,225 @@
+"""The code classifier: a stance model shared by every question, times a per-question head.
+
+Each question has only a few dozen distinct written answers, so per-question models alone are weak.
+Most questions use the same kinds of code (No / Yes / Not clear / In process ...), so one model learns
+the answer's *stance* from every question at once (TF-IDF words and characters: stance lives in words like
+"not yet", "agreed", "under review"), and a small per-question head over sentence embeddings tells apart
+codes of the same stance and the question's own codes. The two are multiplied (a product of experts):
+
+    P(code | answer, q) ∝ P_stance(stance(code)) / n_q(stance(code)) × P_head(code)
+
+Multi-code questions (`multi: true`) get one binary model per code over both kinds of features.
+Calibration and thresholds live in `coder.calibrate` and `coder.route`; this module only scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from coder.codebook import Codebook
+
+EPS = 1e-4
+
+
+def codebook_spec(cb: Codebook) -> dict[str, dict]:
+    """The plain-data view of a codebook the estimator needs (so the saved model holds no custom types)."""
+    return {str(q.id): {"codes": list(q.code_values), "stances": [c.stance for c in q.codes], "multi": q.multi}
+            for q in cb.questions}
+
+
+@dataclass
+class Answers:
+    """Model input: texts, their question ids, and their sentence embeddings (row-aligned)."""
+
+    texts: list[str]
+    qids: np.ndarray
+    emb: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.qids = np.asarray(self.qids, dtype=int)
+        if not (len(self.texts) == len(self.qids) == len(self.emb)):
+            raise ValueError("texts, qids and emb must have the same length")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, idx: np.ndarray) -> Answers:
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        return Answers([self.texts[i] for i in idx], self.qids[idx], self.emb[idx])
+
+
+class CodeClassifier(BaseEstimator):
+    """Scores every code of each answer's question.
+
+    Parameters
+    ----------
+    spec : dict
+        `codebook_spec(codebook)`: per question its codes, their stances and whether it is multi-code.
+    stance_C, head_C, multi_C : float
+        Inverse regularisation of the stance model, the per-question heads and the multi-code models.
+    head_weight : float
+        Exponent on the head in the product of experts (0 = stance only).
+    char_max_features : int
+        Size of the character n-gram vocabulary of the stance model.
+    """
+
+    def __init__(self, spec: dict | None = None, stance_C: float = 16.0, head_C: float = 1.0,
+                 multi_C: float = 4.0, head_weight: float = 1.0, char_max_features: int = 30000) -> None:
+        self.spec = spec
+        self.stance_C = stance_C
+        self.head_C = head_C
+        self.multi_C = multi_C
+        self.head_weight = head_weight
+        self.char_max_features = char_max_features
+
+    # -- features -------------------------------------------------------------------------------------
+    def _tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        parts = [self.word_.transform(texts)]
+        if self.char_ is not None:
+            parts.append(self.char_.transform(texts))
+        return sparse.hstack(parts).tocsr()
+
+    # -- fitting --------------------------------------------------------------------------------------
+    def fit(self, X: Answers, y: Sequence[str]) -> CodeClassifier:
+        """Fit on answers and their canonical codes (`1`, `2;5`); blank answers must be left out."""
+        if not self.spec:
+            raise ValueError("CodeClassifier needs spec=codebook_spec(codebook)")
+        y = np.asarray(list(y), dtype=object)
+        if len(y) != len(X):
+            raise ValueError("X and y differ in length")
+        self.word_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, lowercase=True)
+        self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=3,
+                                     max_features=self.char_max_features) if self.char_max_features else None
+        texts = X.texts
+        self.word_.fit(texts)
+        if self.char_ is not None:
+            self.char_.fit(texts)
+        T = self._tfidf(texts)
+
+        is_multi = np.array([self.spec[str(q)]["multi"] for q in X.qids])
+        stance_y = np.array([self._stance_of(q, c) for q, c in zip(X.qids, y, strict=True)], dtype=object)
+        single = np.flatnonzero(~is_multi)
+        classes = sorted(set(stance_y[single]))
+        if len(classes) >= 2:
+            self.stance_ = LogisticRegression(C=self.stance_C, max_iter=2000).fit(T[single], stance_y[single])
+        else:
+            self.stance_ = classes[0] if classes else "other"
+
+        self.heads_: dict[str, object] = {}
+        self.multi_heads_: dict[str, dict[str, object]] = {}
+        for qid in sorted(set(X.qids.tolist())):
+            rows = np.flatnonzero(X.qids == qid)
+            spec = self.spec[str(qid)]
+            if spec["multi"]:
+                self.multi_heads_[str(qid)] = self._fit_multi(spec, np.hstack([X.emb[rows]]), T[rows], y[rows])
+            else:
+                labels = y[rows]
+                if len(set(labels)) < 2:
+                    self.heads_[str(qid)] = str(labels[0])
+                else:
+                    self.heads_[str(qid)] = LogisticRegression(C=self.head_C, max_iter=2000).fit(
+                        X.emb[rows], labels.astype(str))
+        return self
+
+    def _stance_of(self, qid: int, codes: str) -> str:
+        spec = self.spec[str(qid)]
+        if spec["multi"]:
+            return "multi"
+        return spec["stances"][spec["codes"].index(codes)]
+
+    def _fit_multi(self, spec: dict, emb: np.ndarray, T: sparse.csr_matrix, y: np.ndarray) -> dict[str, object]:
+        F = sparse.hstack([T, sparse.csr_matrix(emb)]).tocsr()
+        heads: dict[str, object] = {}
+        sets = [set(v.split(";")) for v in y]
+        for code in spec["codes"]:
+            target = np.array([code in s for s in sets])
+            if target.all() or not target.any():
+                heads[code] = float(target.mean()) if len(target) else 0.0
+            else:
+                heads[code] = LogisticRegression(C=self.multi_C, max_iter=2000, solver="liblinear").fit(F, target)
+        return heads
+
+    # -- scoring --------------------------------------------------------------------------------------
+    def predict_proba(self, X: Answers) -> list[dict[str, float]]:
+        """Per answer, the probability of each code of its question.
+
+        Single-code questions: a distribution over the codes (sums to 1). Multi-code questions: each code's
+        own probability of applying.
+        """
+        if not hasattr(self, "heads_"):
+            raise NotFittedError("CodeClassifier is not fitted")
+        out: list[dict[str, float] | None] = [None] * len(X)
+        if len(X) == 0:
+            return []
+        T = self._tfidf(X.texts)
+        if isinstance(self.stance_, str):
+            stance_classes = [self.stance_]
+            P = np.ones((len(X), 1))
+        else:
+            stance_classes = list(self.stance_.classes_)
+            P = self.stance_.predict_proba(T)
+        for qid in sorted(set(X.qids.tolist())):
+            rows = np.flatnonzero(X.qids == qid)
+            spec = self.spec.get(str(qid))
+            if spec is None:
+                raise ValueError(f"question {qid} is not in the model's codebook")
+            if spec["multi"]:
+                probs = self._proba_multi(str(qid), spec, X.emb[rows], T[rows])
+            else:
+                probs = self._proba_single(str(qid), spec, X.emb[rows], P[rows], stance_classes)
+            for r, p in zip(rows, probs, strict=True):
+                out[r] = p
+        return out  # type: ignore[return-value]
+
+    def _proba_single(self, qid: str, spec: dict, emb: np.ndarray, P: np.ndarray,
+                      stance_classes: list[str]) -> list[dict[str, float]]:
+        codes, stances = spec["codes"], spec["stances"]
+        n = len(emb)
+        S = np.empty((n, len(codes)))
+        for j, s in enumerate(stances):
+            share = stances.count(s)
+            S[:, j] = (P[:, stance_classes.index(s)] if s in stance_classes else EPS) / share
+        head = self.heads_.get(qid)
+        H = np.full((n, len(codes)), EPS)
+        if isinstance(head, LogisticRegression):
+            ph = head.predict_proba(emb)
+            for j, c in enumerate(head.classes_):
+                H[:, codes.index(c)] = ph[:, j]
+            H = np.maximum(H, EPS)
+        elif isinstance(head, str):
+            H[:, codes.index(head)] = 1.0
+        else:  # a question never seen in training: stance alone
+            H[:] = 1.0
+        S = np.maximum(S, EPS) * H ** self.head_weight
+        S /= S.sum(axis=1, keepdims=True)
+        return [dict(zip(codes, row.tolist(), strict=True)) for row in S]
+
+    def _proba_multi(self, qid: str, spec: dict, emb: np.ndarray, T: sparse.csr_matrix) -> list[dict[str, float]]:
+        heads = self.multi_heads_.get(qid, {})
+        F = sparse.hstack([T, sparse.csr_matrix(emb)]).tocsr()
+        cols = {}
+        for code in spec["codes"]:
+            h = heads.get(code, 0.0)
+            cols[code] = h.predict_proba(F)[:, 1] if isinstance(h, LogisticRegression) else np.full(len(emb), h)
+        return [{c: float(cols[c][i]) for c in spec["codes"]} for i in range(len(emb))]
+
+
+def decide(probs: dict[str, float], multi: bool) -> tuple[str, float]:
+    """The suggested codes cell and the model's raw confidence that it is exactly right."""
+    if not multi:
+        code = max(probs, key=probs.get)
+        return code, float(probs[code])
+    chosen = [c for c, p in probs.items() if p >= 0.5] or [max(probs, key=probs.get)]
+    conf = float(np.prod([p if c in chosen else 1.0 - p for c, p in probs.items()]))
+    key = sorted(chosen, key=lambda c: (0, int(c)) if c.isdigit() else (1, 0))
+    return ";".join(key), conf

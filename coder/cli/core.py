@@ -1,0 +1,160 @@
+"""train / suggest / evaluate / demo: thin commands over coder.pipeline."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from coder.display import frame_table, metrics_table
+
+console = Console(stderr=True)
+
+DataOpt = Annotated[Path, typer.Option("--data", help="Returns file: long or wide form, CSV or XLSX.")]
+ModelDirOpt = Annotated[Path, typer.Option("--model-dir", help="Model directory (versions + registry.json).")]
+CodebookOpt = Annotated[Path | None, typer.Option(
+    "--codebook", help="Codebook YAML (default: the project's codebook/stocktake-2013.yaml).")]
+EncodingOpt = Annotated[str, typer.Option("--encoding", help="Text encoding of CSV input (e.g. cp1252).")]
+TargetOpt = Annotated[float | None, typer.Option(
+    "--target-precision", min=0.5, max=0.999, help="Precision auto-coded answers must reach (default 0.95).")]
+
+
+@contextmanager
+def stages():
+    """A rich progress bar fed by the library's (stage, done, total) callbacks."""
+    with Progress(TextColumn("{task.description:<15}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _load(data: Path, codebook: Path | None, encoding: str, rounds: list[str] | None = None):
+    from coder.codebook import load_codebook
+    from coder.errors import InputError
+    from coder.returns import read_returns
+
+    cb = load_codebook(codebook)
+    df = read_returns(data, cb, encoding=encoding)
+    if rounds:
+        missing = [r for r in rounds if r not in set(df["round"])]
+        if missing:
+            raise InputError(f"no rows for round {missing[0]!r} (rounds here: {', '.join(sorted(set(df['round'])))})",
+                             file=str(data), column="round")
+        df = df[df["round"].isin(rounds)]
+    return cb, df
+
+
+def train(
+    data: DataOpt,
+    model_dir: ModelDirOpt,
+    round_: Annotated[list[str] | None, typer.Option("--round", help="Train on these rounds only.")] = None,
+    embedder: Annotated[str, typer.Option(help="sentence-transformers model: name or local path.")] =
+    "all-MiniLM-L6-v2",
+    target_precision: TargetOpt = None,
+    codebook: CodebookOpt = None,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Train a model on every answer whose codes are filled in, and save it as a new version.
+
+    Example:
+        coder train --data coder/data/returns.csv --round 2013-06 --model-dir models/
+    """
+    from coder import pipeline
+    from coder.embed import Embedder
+
+    cb, df = _load(data, codebook, encoding, round_)
+    with stages() as stage:
+        model = pipeline.train(df, cb, model_dir, Embedder(embedder),
+                               target_precision=target_precision or pipeline.DEFAULT_TARGET, stage=stage)
+    console.print(metrics_table(f"model {model.version}: grouped {model.manifest['metrics']['cv_folds']}-fold "
+                                "cross-validation on the training answers", model.manifest["metrics"]))
+    typer.echo(f"saved model {model.version} to {model_dir}")
+
+
+def suggest(
+    data: DataOpt,
+    model_dir: ModelDirOpt,
+    out: Annotated[Path, typer.Option("--out", help="Suggestions CSV to write.")],
+    target_precision: TargetOpt = None,
+    codebook: CodebookOpt = None,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Suggest codes for every answer, with a calibrated confidence and a route (auto / review).
+
+    Example:
+        coder suggest --data coder/data/returns.csv --model-dir models/ --out suggestions.csv
+    """
+    from coder import pipeline
+    from coder.returns import write_csv_atomic
+
+    cb, df = _load(data, codebook, encoding)
+    model = pipeline.open_model(model_dir, cb)
+    with stages() as stage:
+        s = pipeline.suggest(df, model, target_precision=target_precision, stage=stage)
+    write_csv_atomic(s, out)
+    console.print(summary_table(s, model, target_precision))
+    typer.echo(f"wrote {len(s):,} suggestions to {out}")
+
+
+def summary_table(s, model, target_precision: float | None) -> Table:
+    """How many answers are auto-coded and how many go to review, per round, with the expected precision."""
+    from coder.pipeline import route_summary
+
+    target = target_precision or model.manifest.get("target_precision", 0.95)
+    return frame_table(route_summary(s), f"model {model.version}, target precision {target:.2f}")
+
+
+def evaluate(
+    data: DataOpt,
+    model_dir: ModelDirOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    target_precision: TargetOpt = None,
+    codebook: CodebookOpt = None,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Score the model on answers with gold codes: accuracy, macro-F1, auto share and precision, ECE.
+
+    Example:
+        coder evaluate --data coder/data/returns.csv --model-dir models/ --json
+    """
+    from coder import pipeline
+
+    cb, df = _load(data, codebook, encoding)
+    model = pipeline.open_model(model_dir, cb)
+    m = pipeline.evaluate(df, model, target_precision=target_precision)
+    if as_json:
+        typer.echo(json.dumps(m, indent=2))
+    else:
+        Console().print(metrics_table(f"model {model.version} on {data}", m))
+
+
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the demo writes its model and outputs.")] = Path("demo"),
+) -> None:
+    """The whole path on bundled data: train on round 2013-06, suggest for 2014-05, accept, report.
+
+    Example:
+        coder demo --workdir demo
+    """
+    from coder.demo import run_demo
+
+    run_demo(workdir, console=console, stage_bar=stages)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command()(suggest)
+    app.command()(evaluate)
+    app.command()(demo)

@@ -1,0 +1,169 @@
+"""`coder docs ...`: train on labelled documents, batch-code a folder of documents, search their passages.
+
+Thin commands over coder.documents; the review-queue hand-off is `coder.documents.label_studio_tasks`
+(see notes/README-docs.md for wiring a `coder docs push` onto coder.review).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+docs_app = typer.Typer(help="Auto-code good-practice documents (type, sections, questions, priorities).",
+                       no_args_is_help=True)
+
+
+def _rate_columns(state: dict):
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Rates(ProgressColumn):
+        def render(self, task) -> Text:
+            dt = max(time.perf_counter() - state["t0"], 1e-9)
+            return Text(f"{state['docs'] / dt:5.2f} docs/s  {state['pages'] / dt:6.1f} pages/s  "
+                        f"{state['errors']} errors", style="cyan")
+
+    return Rates()
+
+
+@docs_app.command("train")
+def train_cmd(
+    labels: Annotated[Path, typer.Option("--labels", help="labels.csv beside the labelled documents.")],
+    answers: Annotated[Path, typer.Option("--answers", help="Answer bank JSONL ({slot,qid,codes,text}).")],
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to save the model and its manifest.")],
+    codebook: Annotated[Path | None, typer.Option("--codebook",
+                                                  help="Codebook YAML (default: the project's).")] = None,
+    embedder: Annotated[str, typer.Option(
+        "--embedder", help="Sentence embedder; NAME:int8 is the same model quantised (faster).")
+    ] = "all-MiniLM-L6-v2:int8",
+    no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip the leave-one-out figures.")] = False,
+) -> None:
+    """Learn document codes from labelled documents and the answer bank; report leave-one-out figures.
+
+    Example:
+        coder docs train --labels coder/data/documents/labels.csv --answers coder/data/answers.jsonl \\
+            --model-dir models/docs
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from coder.codebook import load_codebook
+    from coder.documents import train
+
+    cb = load_codebook(codebook) if codebook else None
+    with Progress(transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(f"embedding {what}", total=total)
+            bar.update(tasks[what], completed=done, total=total)
+
+        manifest = train(labels, answers, model_dir, codebook=cb, embedder_name=embedder,
+                         evaluate=not no_eval, progress=progress)
+    con = Console()
+    con.print(f"model {manifest['model_version']} saved in {model_dir} "
+              f"({manifest['labelled_documents']} labelled documents, {manifest['answers']} answers)")
+    m = manifest["metrics_leave_one_out"]
+    if m:
+        con.print(f"leave-one-out: type accuracy {m['type_accuracy']:.3f}, sections micro-F1 "
+                  f"{m['sections_micro_f1']:.3f}, questions micro-F1 {m['questions_micro_f1']:.3f}, "
+                  f"priorities micro-F1 {m['priorities_micro_f1']:.3f}")
+    for group, codes in manifest["fallbacks"].items():
+        if codes:
+            con.print(f"no labelled examples for {group} {', '.join(codes)}: "
+                      f"coded from {', '.join(sorted(set(codes.values())))}")
+
+
+@docs_app.command("code")
+def code_cmd(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder of PDF, DOCX, TXT, MD, HTML documents.")],
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="A model made by `coder docs train`.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write (a .json with evidence beside it).")],
+    review_below: Annotated[float, typer.Option("--review-below",
+                                                help="Route to review below this confidence.")] = 0.5,
+    max_mb: Annotated[float, typer.Option("--max-mb",
+                                          help="Documents larger than this get an error row.")] = 50.0,
+    max_pages: Annotated[int, typer.Option("--max-pages",
+                                           help="Documents longer than this get an error row.")] = 2000,
+    workers: Annotated[int, typer.Option("--workers",
+                                         help="Extraction processes running ahead (0: none).")] = 1,
+) -> None:
+    """Code every document in a folder: type, sections, questions, priorities, evidence, route.
+
+    Resumable: a re-run skips documents already coded (by content), and a bad document gets an error row
+    without stopping the batch.
+
+    Example:
+        coder docs code --input incoming/ --model-dir models/docs --out coded/documents.csv
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from coder.documents import BatchOptions, code_folder, remember_index
+
+    state = {"t0": time.perf_counter(), "docs": 0, "pages": 0, "errors": 0}
+    opts = BatchOptions(max_bytes=int(max_mb * 2**20), max_pages=max_pages, review_below=review_below,
+                        workers=workers)
+    with Progress(TextColumn("[bold]coding documents"), BarColumn(), MofNCompleteColumn(),
+                  _rate_columns(state), TimeElapsedColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("docs", total=None)
+
+        def on_start(total: int, done: int) -> None:
+            bar.update(task, total=total)
+
+        def on_document(rec: dict) -> None:
+            if not rec.get("skipped"):
+                state["docs"] += 1
+                state["pages"] += rec.get("pages", 0)
+                state["errors"] += rec.get("status") != "ok"
+            bar.advance(task)
+
+        summary = code_folder(input_dir, model_dir, out, options=opts, on_start=on_start,
+                              on_document=on_document)
+    remember_index(model_dir, summary.index)
+    con = Console()
+    con.print(f"{summary.documents} documents: {summary.coded} coded, {summary.skipped} already done, "
+              f"{summary.errors} errors"
+              + (f" ({', '.join(f'{k} {v}' for k, v in summary.errors_by_kind.items())})"
+                 if summary.errors else ""))
+    con.print(f"{summary.pages} pages in {summary.seconds:.1f} s ({summary.pages_per_second:.1f} pages/s)")
+    con.print(f"wrote {summary.out}, {summary.details}, {summary.index}")
+
+
+@docs_app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="The model the documents were coded with.")],
+    index: Annotated[Path | None, typer.Option(
+        "--index", help="An .index.json written by `coder docs code` (default: the last one coded with "
+                        "this model).")] = None,
+    k: Annotated[int, typer.Option("-k", "--top", help="How many passages.")] = 10,
+) -> None:
+    """Passages most similar to a query across the coded documents, with file and page.
+
+    Example:
+        coder docs search "pooled budget for children and adults" --model-dir models/docs
+    """
+    from rich.console import Console
+
+    from coder.documents import search
+
+    con = Console()
+    for hit in search(query, model_dir, index=index, k=k):
+        con.print(f"[bold]{hit['score']:.3f}[/bold] {hit['file']} p. {hit['page']}")
+        con.print(f"    {hit['text']}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(docs_app, name="docs")

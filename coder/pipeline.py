@@ -1,0 +1,242 @@
+"""Train, suggest and evaluate: the read -> embed -> classify -> route path, usable from a notebook.
+
+Training holds out folds grouped by `source_id` (the same written answer appears in several localities
+with names changed), so calibration and thresholds are learned from honest, unseen-answer predictions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+from sklearn.model_selection import GroupKFold
+
+from coder import __version__
+from coder.calibrate import ConfidenceCalibrator, expected_calibration_error
+from coder.classify import Answers, CodeClassifier, codebook_spec, decide
+from coder.codebook import Codebook
+from coder.embed import Embedder
+from coder.errors import InputError
+from coder.modelstore import codebook_hash, load_model, next_version, now_iso, save_model
+from coder.route import choose_thresholds, route
+
+StageFn = Callable[[str, int, int], None]
+SUGGEST_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",
+                   "model_version", "ref", "support", "source_id"]
+DEFAULT_TARGET = 0.95
+
+
+@dataclass
+class CoderModel:
+    """A trained model with everything needed to suggest and route: estimators, held-out scores, manifest."""
+
+    classifier: CodeClassifier
+    calibrator: ConfidenceCalibrator
+    oof: pd.DataFrame  # qid, multi, raw, conf, correct: held-out predictions on the training answers
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.manifest.get("model_version", "unsaved")
+
+    def thresholds(self, target: float | None = None) -> dict[str, float]:
+        target = target or self.manifest.get("target_precision", DEFAULT_TARGET)
+        if target == self.manifest.get("target_precision") and self.manifest.get("thresholds"):
+            return self.manifest["thresholds"]
+        return choose_thresholds(self.oof["qid"].to_numpy(), self.oof["conf"].to_numpy(),
+                                 self.oof["correct"].to_numpy(), target)
+
+    def to_bundle(self) -> dict:
+        return {"classifier": self.classifier, "calibrator": self.calibrator,
+                "oof": {c: self.oof[c].to_numpy() for c in self.oof.columns}}
+
+    @classmethod
+    def from_bundle(cls, bundle: dict, manifest: dict) -> CoderModel:
+        return cls(bundle["classifier"], bundle["calibrator"], pd.DataFrame(bundle["oof"]), manifest)
+
+
+def training_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Coded, non-blank answers, one per (question, written answer, codes): duplicates add no information."""
+    m = (df["codes"] != "") & (df["text"] != "") & (df["codes"] != "NR")
+    return df[m].drop_duplicates(["qid", "source_id", "codes"]).reset_index(drop=True)
+
+
+def data_hash(rows: pd.DataFrame) -> str:
+    lines = sorted(f"{q}\t{c}\t{t}" for q, c, t in zip(rows["qid"], rows["codes"], rows["text"], strict=True))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _score(clf: CodeClassifier, X: Answers, multi: np.ndarray) -> tuple[list[str], np.ndarray]:
+    probs = clf.predict_proba(X)
+    out = [decide(p, bool(m)) for p, m in zip(probs, multi, strict=True)]
+    return [s for s, _ in out], np.array([c for _, c in out], dtype=float)
+
+
+def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: int = 5,
+              target_precision: float = DEFAULT_TARGET, classifier_params: dict | None = None,
+              stage: StageFn | None = None) -> CoderModel:
+    """Fit the classifier, its calibration on grouped held-out folds, and the routing thresholds."""
+    rows = training_rows(df)
+    if len(rows) < 10:
+        raise InputError(f"only {len(rows)} coded, non-blank answers: too few to train on")
+    spec = codebook_spec(codebook)
+    multi = np.array([spec[str(q)]["multi"] for q in rows["qid"]])
+    emb = embedder.encode(rows["text"].tolist(), progress=(lambda d, t: stage("embed", d, t)) if stage else None)
+    X = Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb)
+    y = rows["codes"].to_numpy()
+    params = classifier_params or {}
+    groups = rows["source_id"].to_numpy()
+    n_splits = min(cv, len(set(groups)))
+    raw = np.zeros(len(rows))
+    pred = np.empty(len(rows), dtype=object)
+    if n_splits < 2:
+        raise InputError("training data needs at least two distinct written answers (source_id) to hold out")
+    for i, (a, b) in enumerate(GroupKFold(n_splits=n_splits).split(rows, groups=groups)):
+        if stage:
+            stage("cross-validate", i, n_splits)
+        clf = CodeClassifier(spec=spec, **params).fit(X[a], y[a])
+        pred[b], raw[b] = _score(clf, X[b], multi[b])
+    if stage:
+        stage("cross-validate", n_splits, n_splits)
+        stage("fit", 0, 1)
+    correct = pred == y
+    calibrator = ConfidenceCalibrator().fit(raw, correct, multi)
+    conf = calibrator.predict(raw, multi)
+    oof = pd.DataFrame({"qid": rows["qid"].to_numpy(), "multi": multi, "raw": raw, "conf": conf,
+                        "correct": correct, "pred": pred.astype(str), "gold": y.astype(str)})
+    clf = CodeClassifier(spec=spec, **params).fit(X, y)
+    if stage:
+        stage("fit", 1, 1)
+    thresholds = choose_thresholds(oof["qid"].to_numpy(), conf, correct, target_precision)
+    routes = route(oof["qid"].to_numpy(), conf, thresholds)
+    metrics = summarise(oof["gold"], oof["pred"], oof["qid"], conf, routes)
+    manifest = {
+        "model_version": None, "created": now_iso(), "coder_version": __version__,
+        "codebook": codebook.name, "codebook_hash": codebook_hash(codebook),
+        "data_hash": data_hash(rows), "n_train": int(len(rows)),
+        "rounds": sorted(set(df.loc[df["codes"] != "", "round"])),
+        "embedder": embedder.model, "embedder_fingerprint": embedder.fingerprint,
+        "classifier": type(clf).__name__, "classifier_params": clf.get_params() | {"spec": "codebook"},
+        "target_precision": target_precision, "thresholds": thresholds,
+        "metrics": {"cv_folds": n_splits, "grouped_by": "source_id", **metrics},
+    }
+    return CoderModel(clf, calibrator, oof, manifest)
+
+
+def train(df: pd.DataFrame, codebook: Codebook, model_dir: str | Path, embedder: Embedder, **kw) -> CoderModel:
+    """Fit and save a new model version under `model_dir`, making it the current one."""
+    model = fit_model(df, codebook, embedder, **kw)
+    version = next_version(model_dir)
+    model.manifest["model_version"] = f"{version}-{model.manifest['data_hash'][:6]}"
+    save_model(model_dir, model.to_bundle(), model.manifest)
+    return model
+
+
+def open_model(model_dir: str | Path, codebook: Codebook, version: str | None = None) -> CoderModel:
+    bundle, manifest = load_model(model_dir, codebook, version)
+    return CoderModel.from_bundle(bundle, manifest)
+
+
+def embedder_for(model: CoderModel, embedder: Embedder | None = None) -> Embedder:
+    """The embedder the model was trained with (vectors from another model would be meaningless)."""
+    name = model.manifest.get("embedder", "all-MiniLM-L6-v2")
+    if embedder is not None and embedder.model == name:
+        return embedder
+    return Embedder(name)
+
+
+def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = None,
+            stage: StageFn | None = None) -> pd.DataFrame:
+    """`suggested` and calibrated `confidence` for every row; blank answers are NR by rule."""
+    embedder = embedder_for(model, embedder)
+    spec = model.classifier.spec
+    out = df.copy()
+    out["suggested"] = ""
+    out["confidence"] = 1.0
+    out["model_version"] = model.version
+    blank = (out["text"] == "").to_numpy()
+    out.loc[blank, "suggested"] = "NR"
+    out.loc[blank, "model_version"] = "rule"
+    idx = np.flatnonzero(~blank)
+    if len(idx):
+        sub = out.iloc[idx]
+        unknown = sorted(set(sub["qid"]) - {int(k) for k in spec})
+        if unknown:
+            raise InputError(f"question {unknown[0]} is not in the model's codebook")
+        # score each distinct (question, text) once: a round repeats many answers
+        keys = sub[["qid", "text"]].drop_duplicates()
+        emb = embedder.encode(keys["text"].tolist(),
+                              progress=(lambda d, t: stage("embed", d, t)) if stage else None)
+        X = Answers(keys["text"].tolist(), keys["qid"].to_numpy(), emb)
+        multi = np.array([spec[str(q)]["multi"] for q in keys["qid"]])
+        suggested, raw = _score(model.classifier, X, multi)
+        conf = model.calibrator.predict(raw, multi)
+        scored = keys.assign(suggested=suggested, confidence=conf)
+        merged = sub[["qid", "text"]].merge(scored, on=["qid", "text"], how="left")
+        out.iloc[idx, out.columns.get_loc("suggested")] = merged["suggested"].to_numpy()
+        out.iloc[idx, out.columns.get_loc("confidence")] = merged["confidence"].to_numpy()
+    return out
+
+
+def suggest(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = None,
+            target_precision: float | None = None, stage: StageFn | None = None) -> pd.DataFrame:
+    """One row per answer with the suggested codes, calibrated confidence and route (auto / review)."""
+    out = predict(df, model, embedder, stage)
+    thresholds = model.thresholds(target_precision)
+    out["route"] = route(out["qid"].to_numpy(), out["confidence"].to_numpy(), thresholds)
+    out.loc[out["model_version"] == "rule", "route"] = "auto"
+    out["confidence"] = out["confidence"].astype(float).round(4)
+    return out[SUGGEST_COLUMNS]
+
+
+def summarise(gold: pd.Series, pred: pd.Series, qids: pd.Series, conf: np.ndarray,
+              routes: np.ndarray) -> dict:
+    """Accuracy, macro-F1, share auto-coded, auto precision, ECE, and the five weakest questions."""
+    gold, pred, qids = np.asarray(gold, str), np.asarray(pred, str), np.asarray(qids)
+    correct = gold == pred
+    auto = np.asarray(routes) == "auto"
+    labels_g = [f"{q}:{g}" for q, g in zip(qids, gold, strict=True)]
+    labels_p = [f"{q}:{p}" for q, p in zip(qids, pred, strict=True)]
+    per_q = pd.Series(correct).groupby(qids).mean().sort_values()
+    return {
+        "n": int(len(gold)),
+        "accuracy": float(correct.mean()) if len(gold) else float("nan"),
+        "macro_f1": float(f1_score(labels_g, labels_p, average="macro", labels=sorted(set(labels_g))))
+        if len(gold) else float("nan"),
+        "auto_share": float(auto.mean()) if len(gold) else float("nan"),
+        "auto_precision": float(correct[auto].mean()) if auto.any() else float("nan"),
+        "ece": expected_calibration_error(conf, correct),
+        "weakest_questions": [{"qid": int(q), "accuracy": round(float(a), 3)} for q, a in per_q.head(5).items()],
+    }
+
+
+def evaluate(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = None,
+             target_precision: float | None = None, stage: StageFn | None = None) -> dict:
+    """Score a model on answers with gold codes (non-blank answers only: blanks are NR by rule)."""
+    gold = df[(df["codes"] != "") & (df["text"] != "")]
+    if gold.empty:
+        raise InputError("no coded, non-blank answers to evaluate against", column="codes")
+    s = suggest(gold, model, embedder, target_precision, stage)
+    m = summarise(gold["codes"], s["suggested"], s["qid"], s["confidence"].to_numpy(), s["route"].to_numpy())
+    m["model_version"] = model.version
+    m["target_precision"] = target_precision or model.manifest.get("target_precision", DEFAULT_TARGET)
+    return m
+
+
+def route_summary(s: pd.DataFrame) -> pd.DataFrame:
+    """Per round: answers, blanks coded NR by rule, auto-coded, to review, and the mean calibrated confidence
+    of the auto-coded answers (the precision the model expects of them)."""
+    rows = []
+    for rnd, g in s.groupby("round"):
+        rule = g["model_version"] == "rule"
+        auto = (g["route"] == "auto") & ~rule
+        rows.append({"round": rnd, "answers": len(g), "blank (NR)": int(rule.sum()),
+                     "auto-coded": int(auto.sum()), "auto share": float(auto.sum() / max((~rule).sum(), 1)),
+                     "to review": int((g["route"] == "review").sum()),
+                     "expected precision": float(g.loc[auto, "confidence"].mean()) if auto.any() else float("nan")})
+    return pd.DataFrame(rows)

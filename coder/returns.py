@@ -1,0 +1,237 @@
+"""Reading returns: the long form and the wide spreadsheet form, from CSV or XLSX, checked against a codebook.
+
+Everything downstream works on one tidy long table (`RETURN_COLUMNS`), whatever the analyst saved.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from coder.codebook import Codebook, format_codes
+from coder.errors import InputError
+
+RETURN_COLUMNS = ["round", "locality", "region", "qid", "ref", "text", "codes", "support", "source_id"]
+LONG_REQUIRED = ["locality", "region", "text"]
+DEFAULT_ROUND = "unspecified"
+KEY = ["round", "locality", "qid"]
+
+
+def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
+    """Read a CSV or XLSX as strings, blanks as ''. Errors name the file and, for encodings, the row."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            df = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+        except Exception as e:  # openpyxl raises many kinds for a damaged workbook
+            raise InputError(f"cannot read as an Excel workbook ({type(e).__name__}: {e})", file=str(path)) from None
+        df.columns = [_header(c) for c in df.columns]
+        return df.map(lambda v: "" if v is None else str(v))
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError("the file is empty", file=str(path))
+    try:
+        text = raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+    except UnicodeDecodeError as e:
+        row, column = _locate_byte(raw, e.start)
+        raise InputError(
+            f"byte 0x{raw[e.start]:02x} is not valid {encoding}; the file looks like it was saved by Excel "
+            f"as 'CSV' (cp1252): re-save it as 'CSV UTF-8' or pass --encoding cp1252",
+            file=str(path), row=row, column=column) from None
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}", file=str(path)) from None
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty", file=str(path)) from None
+    except pd.errors.ParserError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise InputError(f"not a well-formed CSV ({e})", file=str(path),
+                         row=int(m.group(1)) if m else None) from None
+    df.columns = [_header(c) for c in df.columns]
+    return df
+
+
+def _header(c: object) -> str:
+    s = str(c).strip()
+    return s[:-2] if re.fullmatch(r"\d+\.0", s) else s
+
+
+def _locate_byte(raw: bytes, pos: int) -> tuple[int, str | None]:
+    """Spreadsheet row (header = 1) and column name holding byte `pos` of a CSV."""
+    prefix = raw[:pos].decode("utf-8", errors="replace")
+    records = list(csv.reader(io.StringIO(prefix)))
+    header = next(csv.reader(io.StringIO(raw.decode("utf-8", errors="replace"))), [])
+    row = max(len(records), 1)
+    col_index = len(records[-1]) - 1 if records else 0
+    column = header[col_index] if 0 <= col_index < len(header) else None
+    return row, column
+
+
+def read_returns(path: str | Path, codebook: Codebook, encoding: str = "utf-8",
+                 require_codes: bool = False) -> pd.DataFrame:
+    """Read returns in long or wide form into the long table, validating qids and codes.
+
+    `codes` is the canonical cell (`1`, `2;5`, `NR`) or '' where the answer is not coded yet.
+    """
+    df = read_table(path, encoding)
+    if df.empty:
+        raise InputError("the file has a header but no rows", file=str(path))
+    if "qid" in df.columns or ("ref" in df.columns and "text" in df.columns):
+        out = _from_long(df, codebook, str(path))
+    else:
+        out = _from_wide(df, codebook, str(path))
+    if require_codes and not (out["codes"] != "").any():
+        raise InputError("no row has codes: training needs hand-coded answers", file=str(path), column="codes")
+    return out
+
+
+def _missing(df: pd.DataFrame, cols: list[str], file: str) -> None:
+    for c in cols:
+        if c not in df.columns:
+            raise InputError(f"missing column {c!r} (columns found: {', '.join(df.columns)})", file=file, row=1,
+                             column=c)
+
+
+def _from_long(df: pd.DataFrame, cb: Codebook, file: str) -> pd.DataFrame:
+    _missing(df, LONG_REQUIRED, file)
+    rows = []
+    for i, rec in enumerate(df.to_dict("records")):
+        rowno = i + 2
+        qid = _qid_of(rec, cb, file, rowno)
+        rows.append(_tidy(rec, qid, cb, file, rowno, "codes"))
+    return _finish(pd.DataFrame(rows, columns=RETURN_COLUMNS + ["_row"]), file)
+
+
+def _qid_of(rec: dict, cb: Codebook, file: str, rowno: int) -> int:
+    q = str(rec.get("qid", "")).strip()
+    ref = str(rec.get("ref", "")).strip()
+    if q:
+        m = re.fullmatch(r"[Qq]?(\d+)(\.0)?", q)
+        if not m or int(m.group(1)) not in cb.by_id:
+            raise InputError(f"unknown question {q!r} (codebook {cb.name} has {_qid_span(cb)})", file=file,
+                             row=rowno, column="qid")
+        qid = int(m.group(1))
+        if ref and ref != cb.by_id[qid].ref:
+            raise InputError(f"ref {ref!r} does not match question {qid}, whose ref is {cb.by_id[qid].ref}",
+                             file=file, row=rowno, column="ref")
+        return qid
+    if ref in cb.by_ref:
+        return cb.by_ref[ref].id
+    raise InputError(f"unknown question ref {ref!r}", file=file, row=rowno, column="ref" if ref else "qid")
+
+
+def _qid_span(cb: Codebook) -> str:
+    ids = sorted(cb.by_id)
+    return f"questions {ids[0]}-{ids[-1]}"
+
+
+def _tidy(rec: dict, qid: int, cb: Codebook, file: str, rowno: int, codes_col: str,
+          text: str | None = None, codes: str | None = None, support: str | None = None) -> dict:
+    text = _clean(rec.get("text", "") if text is None else text)
+    codes_raw = _clean(rec.get(codes_col, "") if codes is None else codes)
+    parsed = ""
+    if codes_raw:
+        try:
+            parsed = format_codes(cb.parse_codes(qid, codes_raw))
+        except ValueError as e:
+            raise InputError(str(e), file=file, row=rowno, column=codes_col) from None
+    locality = _clean(rec.get("locality", ""))
+    if not locality:
+        raise InputError("locality is empty", file=file, row=rowno, column="locality")
+    source_id = _clean(rec.get("source_id", "")) or ("t:" + hashlib.sha1(text.encode()).hexdigest()[:12])
+    return {
+        "round": _clean(rec.get("round", "")) or DEFAULT_ROUND,
+        "locality": locality,
+        "region": _clean(rec.get("region", "")),
+        "qid": qid,
+        "ref": cb.by_id[qid].ref,
+        "text": text,
+        "codes": parsed,
+        "support": _clean(rec.get("support", "") if support is None else support),
+        "source_id": source_id,
+        "_row": rowno,
+    }
+
+
+def _clean(v: object) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    s = str(v).replace("\r\n", "\n").strip()
+    return "" if s.lower() == "nan" and not isinstance(v, str) else s
+
+
+def _wide_columns(df: pd.DataFrame, cb: Codebook) -> dict[str, int]:
+    """Map each question column of a wide sheet to its qid (`7`, `Q7`, `1.7`)."""
+    out: dict[str, int] = {}
+    for c in df.columns:
+        m = re.fullmatch(r"[Qq]?(\d+)", c)
+        if m and int(m.group(1)) in cb.by_id:
+            out[c] = int(m.group(1))
+        elif c in cb.by_ref:
+            out[c] = cb.by_ref[c].id
+    return out
+
+
+def _from_wide(df: pd.DataFrame, cb: Codebook, file: str) -> pd.DataFrame:
+    qcols = _wide_columns(df, cb)
+    if not qcols:
+        raise InputError("no 'qid' column (long form) and no question columns such as '1', 'Q1' or '1.1' "
+                         "(wide form)", file=file, row=1, column="qid")
+    _missing(df, ["locality", "region"], file)
+    for c in df.columns:
+        base = re.sub(r"_(code|codes|support)$", "", c)
+        if base != c and base not in qcols:
+            raise InputError(f"column {c!r} names no question column {base!r}", file=file, row=1, column=c)
+    known = set(qcols) | {f"{c}_{s}" for c in qcols for s in ("code", "codes", "support")} | {
+        "locality", "region", "round"}
+    unknown_q = [c for c in df.columns if c not in known and re.fullmatch(r"[Qq]?\d+(\.\d+)?", c)]
+    if unknown_q:
+        raise InputError(f"unknown question column {unknown_q[0]!r} (codebook {cb.name} has {_qid_span(cb)})",
+                         file=file, row=1, column=unknown_q[0])
+    rows = []
+    for i, rec in enumerate(df.to_dict("records")):
+        for col, qid in qcols.items():
+            code_col = f"{col}_code" if f"{col}_code" in df.columns else f"{col}_codes"
+            rows.append(_tidy(rec, qid, cb, file, i + 2, code_col, text=rec.get(col, ""),
+                              codes=rec.get(code_col, ""), support=rec.get(f"{col}_support", "")))
+    return _finish(pd.DataFrame(rows, columns=RETURN_COLUMNS + ["_row"]), file)
+
+
+def _finish(out: pd.DataFrame, file: str) -> pd.DataFrame:
+    dup = out.duplicated(KEY, keep="first")
+    if dup.any():
+        r = out[dup].iloc[0]
+        first = out[(out["round"] == r["round"]) & (out["locality"] == r["locality"]) & (out["qid"] == r["qid"])]
+        raise InputError(
+            f"duplicate answer for round {r['round']}, locality {r['locality']!r}, question {r['qid']} "
+            f"(first at row {first['_row'].iloc[0]})", file=file, row=int(r["_row"]), column="qid")
+    return out.drop(columns="_row").reset_index(drop=True)
+
+
+def to_wide(long: pd.DataFrame) -> pd.DataFrame:
+    """The spreadsheet form analysts keep: one row per (round, locality), `Q<n>` and `Q<n>_code` columns."""
+    idx = ["round", "locality", "region"]
+    text = long.pivot_table(index=idx, columns="qid", values="text", aggfunc="first")
+    codes = long.pivot_table(index=idx, columns="qid", values="codes", aggfunc="first")
+    parts = []
+    for q in sorted(long["qid"].unique()):
+        parts.append(text[q].rename(f"Q{q}"))
+        parts.append(codes[q].rename(f"Q{q}_code"))
+    return pd.concat(parts, axis=1).reset_index().fillna("")
+
+
+def write_csv_atomic(df: pd.DataFrame, path: str | Path) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a file."""
+    from coder.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)

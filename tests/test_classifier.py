@@ -1,0 +1,139 @@
+"""The classifier on a small sample of the bundled returns: shared stance, heads, calibration, routing,
+and the saved model (skops + manifest)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from coder import pipeline
+from coder.calibrate import expected_calibration_error
+from coder.classify import Answers, CodeClassifier, codebook_spec, decide
+from coder.codebook import load_codebook
+from coder.embed import Embedder
+from coder.errors import InputError
+from coder.returns import read_returns
+from coder.route import NEVER, choose_thresholds, pooled_threshold, route
+
+SAMPLE_QIDS = [2, 5, 13, 17, 21, 47]  # Q2 takes several codes
+
+
+@pytest.fixture(scope="module")
+def sample(codebook, returns_path):
+    df = read_returns(returns_path, codebook)
+    return df[df["qid"].isin(SAMPLE_QIDS)]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder()
+
+
+@pytest.fixture(scope="module")
+def trained(sample, codebook, embedder, tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp("models")
+    model = pipeline.train(sample[sample["round"] == "2013-06"], codebook, model_dir, embedder, cv=3)
+    return model, model_dir
+
+
+def test_probabilities_cover_the_question_codes(trained, sample, embedder, codebook):
+    model, _ = trained
+    rows = sample[(sample["round"] == "2014-05") & (sample["text"] != "")].head(40)
+    X = Answers(rows["text"].tolist(), rows["qid"].to_numpy(), embedder.encode(rows["text"].tolist()))
+    for qid, probs in zip(rows["qid"], model.classifier.predict_proba(X), strict=True):
+        q = codebook.question(qid)
+        assert set(probs) == set(q.code_values)
+        if not q.multi:
+            assert sum(probs.values()) == pytest.approx(1.0)
+        assert all(0.0 <= p <= 1.0 for p in probs.values())
+
+
+def test_decide_takes_the_best_code_or_every_likely_code_for_multi_questions():
+    assert decide({"0": 0.1, "1": 0.7, "3": 0.2}, multi=False) == ("1", 0.7)
+    cell, conf = decide({"0": 0.1, "5": 0.9, "2": 0.8, "6": 0.3}, multi=True)
+    assert cell == "2;5" and conf == pytest.approx(0.9 * 0.9 * 0.8 * 0.7)
+
+
+def test_suggest_on_a_new_round_beats_chance_and_routes_by_confidence(trained, sample, embedder):
+    model, _ = trained
+    new = sample[sample["round"] == "2014-05"]
+    s = pipeline.suggest(new.assign(codes=""), model, embedder)
+    assert list(s.columns) == pipeline.SUGGEST_COLUMNS
+    assert len(s) == len(new)
+    blank = s["text"] == ""
+    assert (s.loc[blank, "suggested"] == "NR").all() and (s.loc[blank, "route"] == "auto").all()
+    assert (s.loc[blank, "model_version"] == "rule").all()
+    assert set(s["route"]) <= {"auto", "review"}
+    gold = new.set_index(["locality", "qid"])["codes"]
+    hit = s.join(gold, on=["locality", "qid"]).query("text != ''")
+    accuracy = (hit["suggested"] == hit["codes"]).mean()
+    assert accuracy > 0.75
+    auto = hit[hit["route"] == "auto"]
+    assert len(auto) > 0 and (auto["suggested"] == auto["codes"]).mean() >= 0.85
+    # a stricter target never auto-codes more
+    strict = pipeline.suggest(new, model, embedder, target_precision=0.99)
+    assert (strict["route"] == "auto").sum() <= (s["route"] == "auto").sum()
+
+
+def test_calibrated_confidence_tracks_accuracy_on_held_out_answers(trained):
+    model, _ = trained
+    oof = model.oof
+    assert expected_calibration_error(oof["conf"], oof["correct"]) < 0.05
+    assert 0.0 <= oof["conf"].min() and oof["conf"].max() <= 1.0
+
+
+def test_model_is_saved_with_skops_and_a_manifest(trained, codebook):
+    model, model_dir = trained
+    reg = json.loads((model_dir / "registry.json").read_text())
+    assert reg["current"] == model.version
+    vdir = model_dir / "versions" / model.version
+    manifest = json.loads((vdir / "manifest.json").read_text())
+    for key in ("model_version", "codebook_hash", "data_hash", "embedder", "thresholds", "metrics"):
+        assert manifest[key]
+    assert 0 <= manifest["metrics"]["accuracy"] <= 1
+    assert (vdir / "model.skops").read_bytes()[:2] == b"PK"  # a skops zip, not a pickle
+    again = pipeline.open_model(model_dir, codebook)
+    assert again.version == model.version
+
+
+def test_a_model_made_with_another_codebook_is_refused(trained, tmp_path):
+    _, model_dir = trained
+    other = yaml.safe_load(open(load_codebook().path))
+    other["questions"][4]["codes"].append({"code": 9, "label": "Something new"})
+    p = tmp_path / "other.yaml"
+    p.write_text(yaml.safe_dump(other))
+    with pytest.raises(InputError, match="trained with codebook"):
+        pipeline.open_model(model_dir, load_codebook(p))
+
+
+def test_thresholds_reach_the_target_on_held_out_answers():
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.3, 1.0, 2000)
+    correct = rng.uniform(size=2000) < conf
+    qids = rng.integers(1, 4, 2000)
+    th = choose_thresholds(qids, conf, correct, 0.95)
+    auto = route(qids, conf, th) == "auto"
+    assert correct[auto].mean() >= 0.95
+    assert 0.2 < auto.mean() < 0.5
+    assert pooled_threshold(conf, np.zeros(2000, bool), 0.95) == NEVER
+
+
+def test_an_unfitted_classifier_says_so(codebook):
+    from sklearn.exceptions import NotFittedError
+
+    clf = CodeClassifier(spec=codebook_spec(codebook))
+    with pytest.raises(NotFittedError):
+        clf.predict_proba(Answers(["x"], np.array([5]), np.zeros((1, 384), np.float32)))
+
+
+def test_embeddings_are_cached_by_model_and_text(embedder):
+    texts = ["We have a pooled budget.", "No arrangements yet.", "We have a pooled budget."]
+    a = embedder.encode(texts)
+    assert a.shape == (3, 384) and np.allclose(a[0], a[2])
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    cached = embedder.cache.get(embedder.fingerprint, [__import__("coder.embed").embed.text_key(t) for t in texts])
+    assert len(cached) == 2
+    assert np.allclose(embedder.encode(texts[:1]), a[:1])
