@@ -40,12 +40,13 @@ from coder.returns import read_returns  # noqa: E402
 from coder.route import choose_thresholds, route  # noqa: E402
 
 TARGET = 0.95
+CODER = "coder (shared stance x embedding heads)"
 
 
 class MajorityPerQuestion:
     name = "majority code per question"
 
-    def fit(self, df: pd.DataFrame) -> "MajorityPerQuestion":
+    def fit(self, df: pd.DataFrame) -> MajorityPerQuestion:
         self.codes_ = df.groupby("qid")["codes"].agg(lambda s: s.value_counts().index[0]).to_dict()
         self.share_ = df.groupby("qid")["codes"].agg(lambda s: s.value_counts(normalize=True).iloc[0]).to_dict()
         return self
@@ -58,7 +59,7 @@ class MajorityPerQuestion:
 class TfidfPerQuestion:
     name = "TF-IDF + logistic regression per question"
 
-    def fit(self, df: pd.DataFrame) -> "TfidfPerQuestion":
+    def fit(self, df: pd.DataFrame) -> TfidfPerQuestion:
         self.models_ = {}
         for q, g in df.groupby("qid"):
             if g["codes"].nunique() < 2:
@@ -114,9 +115,10 @@ def quality(df: pd.DataFrame, cb, embedder, splits: list[str]) -> pd.DataFrame:
         else:
             groups = df["source_id"].to_numpy()
             folds = [(df.iloc[a], df.iloc[b]) for a, b in GroupKFold(5).split(df, groups=groups)]
-        for name, fn in ((MajorityPerQuestion.name, lambda tr, te: baseline_scores(MajorityPerQuestion, tr, te)),
-                         (TfidfPerQuestion.name, lambda tr, te: baseline_scores(TfidfPerQuestion, tr, te)),
-                         ("coder (shared stance x embedding heads)", lambda tr, te: coder_scores(tr, te, cb, embedder))):
+        models = ((MajorityPerQuestion.name, lambda tr, te: baseline_scores(MajorityPerQuestion, tr, te)),
+                  (TfidfPerQuestion.name, lambda tr, te: baseline_scores(TfidfPerQuestion, tr, te)),
+                  (CODER, lambda tr, te: coder_scores(tr, te, cb, embedder)))
+        for name, fn in models:
             t0 = time.perf_counter()
             ms = [fn(tr, te) for tr, te in folds]
             n = np.array([m["n"] for m in ms], dtype=float)
@@ -142,7 +144,7 @@ def speed(df: pd.DataFrame, cb) -> dict:
         # suggest with a cold cache
         cold2 = EmbeddingCache(Path(tmp) / "cache2")
         emb = Embedder(cache=cold2)
-        emb.sentence_transformer  # model load counted separately
+        _ = emb.sentence_transformer  # model load counted separately
         t0 = time.perf_counter()
         pipeline.suggest(new, model, emb)
         out["suggest one round, cold cache (s)"] = time.perf_counter() - t0
@@ -190,8 +192,9 @@ def main() -> None:
     s = speed(df, cb)
     for k, v in s.items():
         print(f"  {k:<48} {v:,.1f}" if isinstance(v, float) else f"  {k:<48} {v:,}")
-    print(f"  {'cold suggest / encode of distinct texts':<48} {s['suggest one round, cold cache (s)'] / s['encode alone, distinct texts (s)']:.2f}x")
-    print(f"  {'cold suggest / encode of every text':<48} {s['suggest one round, cold cache (s)'] / s['encode alone, every text (s)']:.2f}x")
+    cold = s["suggest one round, cold cache (s)"]
+    print(f"  {'cold suggest / encode of distinct texts':<48} {cold / s['encode alone, distinct texts (s)']:.2f}x")
+    print(f"  {'cold suggest / encode of every text':<48} {cold / s['encode alone, every text (s)']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -105,6 +105,7 @@ def scale(model_dir: Path, n_docs: int, n_pages: int, corpus: Path | None, sampl
         summary = code_folder(corpus, model_dir, out, options=BatchOptions(workers=workers),
                               on_start=on_start, on_document=on_document)
         wall = time.perf_counter() - t
+        sample_memory(state)
     me, _ = peak_mb()
     # Bare embedding of the same passages, same process, same model, no cache, no extraction.
     index = json.loads(out.with_name(out.stem + ".index.json").read_text())

@@ -156,20 +156,27 @@ def default_codebook_path() -> Path:
     raise FileNotFoundError("no default codebook found")
 
 
-def load_codebook(path: str | Path | None = None) -> Codebook:
-    """Load and validate a codebook YAML; every error names the file and the key at fault."""
-    path = Path(path) if path else default_codebook_path()
+def read_yaml(path: str | Path, what: str) -> tuple[object, str]:
+    """Parse a YAML file; returns (data, sha256 of its bytes). Errors name the file and the line."""
+    path = Path(path)
     try:
-        raw_bytes = path.read_bytes()
+        raw = path.read_bytes()
     except OSError as e:
-        raise InputError(f"cannot read codebook: {e.strerror}", file=str(path)) from None
+        raise InputError(f"cannot read {what}: {e.strerror}", file=str(path)) from None
     try:
-        data = yaml.safe_load(raw_bytes)
+        data = yaml.safe_load(raw)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise InputError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
                          row=(mark.line + 1) if mark else None) from None
-    return parse_codebook(data, source=str(path), sha256=hashlib.sha256(raw_bytes).hexdigest())
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+def load_codebook(path: str | Path | None = None) -> Codebook:
+    """Load and validate a codebook YAML; every error names the file and the key at fault."""
+    path = Path(path) if path else default_codebook_path()
+    data, sha256 = read_yaml(path, "codebook")
+    return parse_codebook(data, source=str(path), sha256=sha256)
 
 
 def parse_codebook(data: object, source: str = "<codebook>", sha256: str = "") -> Codebook:

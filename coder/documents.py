@@ -39,11 +39,10 @@ from coder.extract import (
     DEFAULT_MAX_PAGES,
     DocumentError,
     content_hash,
-    extract_bytes,
     list_documents,
 )
 from coder.files import atomic_path, write_json_atomic, write_text_atomic
-from coder.passages import Passage, split_passages
+from coder.passages import Passage, prepare, prepare_job
 
 MODEL_FILE = "documents.skops"
 MANIFEST_FILE = "manifest.json"
@@ -283,8 +282,8 @@ class DocumentCoder:
         for i in sorted(chosen, key=lambda i: self.qids[i]):
             qid = self.qids[i]
             j = int(np.argmax(pq[:, i]))
-            questions.append({"code": qid, "confidence": float(q_prob[i]), "basis": self.basis_[qid],
-                              "evidence": self._evidence(doc, j, float(pq[j, i]))})
+            questions.append({"code": qid, "confidence": round(float(q_prob[i]), 4),
+                              "basis": self.basis_[qid], "evidence": self._evidence(doc, j, float(pq[j, i]))})
         # A section is evidenced when one of its questions is; its confidence is its best question's.
         sections = []
         secs = {q.id: q.section for q in self.codebook.questions}
@@ -297,8 +296,8 @@ class DocumentCoder:
         for sid in chosen_secs:
             i = sec_best[sid]
             j = int(np.argmax(pq[:, i]))
-            sections.append({"code": sid, "confidence": sec_prob[sid], "basis": self.basis_[self.qids[i]],
-                             "via_question": self.qids[i],
+            sections.append({"code": sid, "confidence": round(sec_prob[sid], 4),
+                             "basis": self.basis_[self.qids[i]], "via_question": self.qids[i],
                              "evidence": self._evidence(doc, j, float(pq[j, i]))})
         # Type.
         type_names = list(DOC_TYPES)
@@ -311,7 +310,7 @@ class DocumentCoder:
         p_type /= p_type.sum()
         t = int(np.argmax(p_type))
         ev = _type_evidence(doc, type_names[t]) if doc.passages else None
-        doc_type = {"code": type_names[t], "confidence": float(p_type[t]),
+        doc_type = {"code": type_names[t], "confidence": round(float(p_type[t]), 4),
                     "basis": self.type_basis_[type_names[t]],
                     "all": {n: round(float(p), 4) for n, p in zip(type_names, p_type, strict=True)},
                     "evidence": self._evidence(doc, ev, None) if ev is not None else None}
@@ -332,7 +331,7 @@ class DocumentCoder:
         for j, name in enumerate(PRIORITIES):
             if name in chosen_p:
                 k = int(np.argmax(sims[:, j]))
-                priorities.append({"code": name, "confidence": p_pri[name],
+                priorities.append({"code": name, "confidence": round(p_pri[name], 4),
                                    "basis": self.priority_basis_[name],
                                    "evidence": self._evidence(doc, k, float(sims[k, j]))})
         return {"doc_type": doc_type, "sections": sections, "questions": questions, "priorities": priorities,
@@ -393,11 +392,18 @@ DEFAULT_EMBEDDER = "all-MiniLM-L6-v2:int8"
 
 
 def make_embedder(name: str = DEFAULT_EMBEDDER):
-    """The embedder a document model uses: `NAME` (coder.embed.Embedder) or `NAME:int8`, the same model with
-    its linear layers quantised to 8 bits - 2-3x faster on CPU, which a 4,000-page batch needs, for a small
-    loss (see notes/README-docs.md). Both go through the embedding cache, under different fingerprints."""
+    """The embedder a document model uses: `NAME` (coder.embed.Embedder) or `NAME:int8`, the same model
+    with its linear layers quantised to 8 bits - about 2x faster on CPU, which a 4,000-page batch needs, for
+    no loss on the labelled documents (see notes/README-docs.md). Both go through the embedding cache,
+    under different fingerprints."""
     from coder.embed import Embedder
 
+    try:  # the model's own "Loading weights" bar would break into ours
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
     if name.endswith(":int8"):
         return _quantized_embedder_class()(name[: -len(":int8")])
     return Embedder(name)
@@ -426,16 +432,6 @@ def _quantized_embedder_class():
             return self._st
 
     return QuantizedEmbedder
-
-
-def prepare(data: bytes, suffix: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-            max_pages: int = DEFAULT_MAX_PAGES) -> tuple[list[Passage], int]:
-    """Extract + split one document's bytes (runs in a worker process during a batch)."""
-    ex = extract_bytes(data, suffix, max_bytes=max_bytes, max_pages=max_pages)
-    passages = split_passages(ex)
-    if not passages:
-        raise DocumentError("empty", "no passages of text in the document")
-    return passages, len(ex.pages)
 
 
 def embed_document(passages: list[Passage], pages: int, embedder) -> EmbeddedDocument:
@@ -634,7 +630,7 @@ def load_model(model_dir: str | Path, codebook: Codebook | None = None) -> tuple
 class BatchOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_pages: int = DEFAULT_MAX_PAGES
-    review_below: float = 0.5
+    review_below: float = 0.65
     workers: int = 1  # extraction processes running ahead of the embedder; 0 = in the main process
     prefetch: int = 4
 
@@ -689,31 +685,9 @@ def _read_progress(path: Path, model_version: str) -> dict[str, dict]:
             except json.JSONDecodeError:
                 continue  # the line being written when the run died
             if rec.get("model_version") == model_version and rec.get("status") == "ok":
+                rec.pop("passages", None)  # read again, streaming, when the index is written
                 done[rec["sha256"]] = rec
     return done
-
-
-def _prepare_job(path: str, max_bytes: int, max_pages: int) -> tuple[str, str, int, object]:
-    """Worker: read, hash, extract, split. Returns (sha, kind or '', size, passages+pages or message)."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise DocumentError("too-large", f"{size / 2**20:.1f} MB is over the size limit of "
-                                             f"{max_bytes / 2**20:.0f} MB")
-        data = p.read_bytes()
-    except DocumentError as e:
-        return "", e.kind, 0, e.message
-    except OSError as e:
-        return "", "unreadable", 0, e.strerror or str(e)
-    sha = content_hash(data)
-    try:
-        passages, pages = prepare(data, p.suffix, max_bytes=max_bytes, max_pages=max_pages)
-    except DocumentError as e:
-        return sha, e.kind, len(data), e.message
-    except Exception as e:  # noqa: BLE001 - one bad document never stops the batch
-        return sha, "corrupt", len(data), f"cannot read the document ({type(e).__name__})"
-    return sha, "", len(data), ([(x.page, x.text) for x in passages], pages)
 
 
 def _jobs(files: list[Path], opts: BatchOptions,
@@ -722,7 +696,7 @@ def _jobs(files: list[Path], opts: BatchOptions,
     todo = [f for f in files if need(f)]
     if opts.workers <= 0:
         for f in todo:
-            yield f, _prepare_job(str(f), opts.max_bytes, opts.max_pages)
+            yield f, prepare_job(str(f), opts.max_bytes, opts.max_pages)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -732,14 +706,14 @@ def _jobs(files: list[Path], opts: BatchOptions,
         pending: list[tuple[Path, object]] = []
         it = iter(todo)
         for f in it:
-            pending.append((f, pool.submit(_prepare_job, str(f), opts.max_bytes, opts.max_pages)))
+            pending.append((f, pool.submit(prepare_job, str(f), opts.max_bytes, opts.max_pages)))
             if len(pending) >= opts.prefetch:
                 break
         while pending:
             f, fut = pending.pop(0)
             nxt = next(it, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(_prepare_job, str(nxt), opts.max_bytes, opts.max_pages)))
+                pending.append((nxt, pool.submit(prepare_job, str(nxt), opts.max_bytes, opts.max_pages)))
             try:
                 res = fut.result()
             except Exception as e:  # noqa: BLE001 - a worker that died on one file
@@ -803,6 +777,7 @@ def code_folder(input_dir: str | Path, model_dir: str | Path, out: str | Path, *
         h = hashes.get(f)
         return f not in records and (h is None or first_of.get(h) == f)
 
+    _end_with_newline(progress_file)  # a run that died mid-line left half a record: start on a new line
     with open(progress_file, "a", encoding="utf-8") as log:
         for f, (sha, kind, size, payload) in _jobs(files, opts, need):
             if kind:
@@ -831,7 +806,10 @@ def code_folder(input_dir: str | Path, model_dir: str | Path, out: str | Path, *
             log.write(json.dumps(rec, ensure_ascii=False) + "\n")
             log.flush()
             os.fsync(log.fileno())
+            rec.pop("passages", None)
             records[f] = rec
+            if summary.coded % 10 == 0:
+                _release_memory()
             if on_document:
                 on_document({**rec, "file": str(f.relative_to(input_dir))})
 
@@ -842,8 +820,46 @@ def code_folder(input_dir: str | Path, model_dir: str | Path, out: str | Path, *
             if h and first_of.get(h) in records:
                 records[f] = records[first_of[h]]
     summary.seconds = time.perf_counter() - t0
-    _write_outputs(input_dir, files, records, out, parts, manifest, summary)
+    for f, rec in records.items():  # the route follows this run's threshold, also for documents done before
+        if rec.get("status") == "ok":
+            records[f] = {**rec, "route": "auto" if rec["confidence"] >= opts.review_below else "review"}
+    _write_outputs(input_dir, files, records, out, parts, manifest, summary, progress_file)
     return summary
+
+
+def _end_with_newline(path: Path) -> None:
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+
+
+def _release_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it otherwise, and a long batch's memory only grows)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _passages_from_progress(path: Path, model_version: str, wanted: set[str]) -> dict[str, list]:
+    out: dict[str, list] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if '"status": "ok"' not in line:
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if rec.get("model_version") == model_version and rec.get("sha256") in wanted:
+                out[rec["sha256"]] = rec.get("passages", [])
+    return out
 
 
 def _row(rel: str, rec: dict) -> dict:
@@ -859,8 +875,10 @@ def _row(rel: str, rec: dict) -> dict:
 
 
 def _write_outputs(input_dir: Path, files: list[Path], records: dict[Path, dict], out: Path, parts: Path,
-                   manifest: dict, summary: BatchSummary) -> None:
+                   manifest: dict, summary: BatchSummary, progress_file: Path) -> None:
     rows, details, index_meta, vecs = [], [], [], []
+    wanted = {r["sha256"] for r in records.values() if r.get("status") == "ok"}
+    passages = _passages_from_progress(progress_file, manifest["model_version"], wanted)
     seen_index: set[str] = set()
     for f in files:
         rel = f.relative_to(input_dir).as_posix()
@@ -873,7 +891,7 @@ def _write_outputs(input_dir: Path, files: list[Path], records: dict[Path, dict]
             seen_index.add(rec["sha256"])
             v = np.load(parts / f"{rec['sha256']}.npy")
             vecs.append(v)
-            for j, (page, text) in enumerate(rec["passages"]):
+            for j, (page, text) in enumerate(passages[rec["sha256"]]):
                 index_meta.append({"file": rel, "sha256": rec["sha256"], "page": page, "passage": j,
                                    "text": text})
     df = pd.DataFrame(rows, columns=CSV_COLUMNS)

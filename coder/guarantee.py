@@ -126,7 +126,7 @@ def ltt_threshold(conf: np.ndarray, correct: np.ndarray, target: float = 0.95, d
     need = min_testable(target, delta, method)
     order = np.argsort(-conf, kind="stable")
     c_sorted, ok_cum = conf[order], np.cumsum(correct[order])
-    chosen, info, tested = NEVER, {"n": 0, "correct": 0, "precision": float("nan"), "p_value": 1.0}, 0
+    chosen, info, tested = NEVER, {"n": 0, "correct": 0, "precision": None, "p_value": 1.0}, 0
     for lam in grid:
         n = int(np.searchsorted(-c_sorted, -lam, side="right"))  # answers with conf >= lam
         if n < need:
@@ -200,11 +200,17 @@ def ltt_thresholds(qids: np.ndarray, conf: np.ndarray, correct: np.ndarray, targ
     return Guarantee(target, delta, method, int(min_per_question), thresholds, per_q, details)
 
 
-def describe(manifest: dict) -> str | None:
-    """The sentence `coder suggest` prints about a model's guarantee, or None if it has none."""
+def describe(manifest: dict, target: float | None = None) -> str | None:
+    """The sentence `coder suggest` prints about a model's guarantee, or None if it has none.
+
+    With `target` (a precision asked for at suggestion time) the guarantee is stated at that target: the
+    model recomputes its Learn-then-Test thresholds for it.
+    """
     g = manifest.get("guarantee")
     if not g:
         return None
+    if target and manifest.get("threshold_method") == "ltt":
+        g = g | {"target": target}
     test = "exact binomial" if g.get("test") == "binomial" else g.get("test", "")
     scope = (f"per question for {len(g['per_question'])} question(s), pooled for the rest"
              if g.get("per_question") else "pooled over questions")

@@ -11,8 +11,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-from coder.extract import Extracted
+from coder.extract import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PAGES,
+    DocumentError,
+    Extracted,
+    content_hash,
+    extract_bytes,
+)
 
 _RULE = re.compile(r"^[=\-_*#~+]{3,}$")
 _BULLET = re.compile(r"^([•●▪◦·\-\*–]\s|\d+(\.\d+)*[.)]?\s|\(?[a-zA-Z]\)\s|\(?[ivx]+\)\s|\|)")
@@ -116,3 +124,38 @@ def _sentences(sdoc, max_words: int) -> Iterable[str]:
         else:  # a run-on "sentence" (a table, a list without stops) is cut into pieces
             for i in range(0, len(words), max_words):
                 yield " ".join(words[i:i + max_words])
+
+
+# --- one document, start to passages (what a batch worker process runs: no pandas, no torch) ---
+
+def prepare(data: bytes, suffix: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
+            max_pages: int = DEFAULT_MAX_PAGES) -> tuple[list[Passage], int]:
+    """Extract + split one document's bytes (runs in a worker process during a batch)."""
+    ex = extract_bytes(data, suffix, max_bytes=max_bytes, max_pages=max_pages)
+    passages = split_passages(ex)
+    if not passages:
+        raise DocumentError("empty", "no passages of text in the document")
+    return passages, len(ex.pages)
+
+
+def prepare_job(path: str, max_bytes: int, max_pages: int) -> tuple[str, str, int, object]:
+    """Worker: read, hash, extract, split. Returns (sha, kind or '', size, passages+pages or message)."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise DocumentError("too-large", f"{size / 2**20:.1f} MB is over the size limit of "
+                                             f"{max_bytes / 2**20:.0f} MB")
+        data = p.read_bytes()
+    except DocumentError as e:
+        return "", e.kind, 0, e.message
+    except OSError as e:
+        return "", "unreadable", 0, e.strerror or str(e)
+    sha = content_hash(data)
+    try:
+        passages, pages = prepare(data, p.suffix, max_bytes=max_bytes, max_pages=max_pages)
+    except DocumentError as e:
+        return sha, e.kind, len(data), e.message
+    except Exception as e:  # noqa: BLE001 - one bad document never stops the batch
+        return sha, "corrupt", len(data), f"cannot read the document ({type(e).__name__})"
+    return sha, "", len(data), ([(x.page, x.text) for x in passages], pages)

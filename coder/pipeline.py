@@ -7,12 +7,14 @@ with names changed), so calibration and thresholds are learned from honest, unse
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 
@@ -29,6 +31,7 @@ StageFn = Callable[[str, int, int], None]
 SUGGEST_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",
                    "model_version", "ref", "support", "source_id"]
 DEFAULT_TARGET = 0.95
+DEFAULT_CV = 5
 
 
 @dataclass
@@ -48,6 +51,12 @@ class CoderModel:
         target = target or self.manifest.get("target_precision", DEFAULT_TARGET)
         if target == self.manifest.get("target_precision") and self.manifest.get("thresholds"):
             return self.manifest["thresholds"]
+        if self.manifest.get("threshold_method") == "ltt":  # keep the guarantee at another target
+            from coder.guarantee import DEFAULT_DELTA, ltt_thresholds
+
+            delta = self.manifest.get("guarantee", {}).get("delta", DEFAULT_DELTA)
+            return ltt_thresholds(self.oof["qid"].to_numpy(), self.oof["conf"].to_numpy(),
+                                  self.oof["correct"].to_numpy(), target, delta).thresholds
         return choose_thresholds(self.oof["qid"].to_numpy(), self.oof["conf"].to_numpy(),
                                  self.oof["correct"].to_numpy(), target)
 
@@ -61,7 +70,8 @@ class CoderModel:
 
 
 def training_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Coded, non-blank answers, one per (question, written answer, codes): duplicates add no information."""
+    """Coded, non-blank answers, one per (question, written answer, codes): the same text used by several
+    returns adds no information. (Weighting by how often a text was used was measured: no gain.)"""
     m = (df["codes"] != "") & (df["text"] != "") & (df["codes"] != "NR")
     return df[m].drop_duplicates(["qid", "source_id", "codes"]).reset_index(drop=True)
 
@@ -77,10 +87,20 @@ def _score(clf: CodeClassifier, X: Answers, multi: np.ndarray) -> tuple[list[str
     return [s for s, _ in out], np.array([c for _, c in out], dtype=float)
 
 
-def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: int = 5,
+def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: int = DEFAULT_CV,
               target_precision: float = DEFAULT_TARGET, classifier_params: dict | None = None,
-              stage: StageFn | None = None) -> CoderModel:
-    """Fit the classifier, its calibration on grouped held-out folds, and the routing thresholds."""
+              n_jobs: int | None = None, stage: StageFn | None = None, threshold_method: str = "shrunk",
+              delta: float | None = None) -> CoderModel:
+    """Fit the classifier, its calibration on grouped held-out folds, and the routing thresholds.
+
+    `threshold_method` "shrunk" aims at the target precision (coder.route); "ltt" guarantees it with
+    probability 1 - `delta` (coder.guarantee). The guarantee is recorded in the manifest either way.
+    """
+    from coder.guarantee import DEFAULT_DELTA, ltt_thresholds
+
+    if threshold_method not in ("shrunk", "ltt"):
+        raise InputError(f"unknown threshold method {threshold_method!r}; use 'shrunk' or 'ltt'")
+    n_jobs = n_jobs or min(2, os.cpu_count() or 1)
     rows = training_rows(df)
     if len(rows) < 10:
         raise InputError(f"only {len(rows)} coded, non-blank answers: too few to train on")
@@ -96,13 +116,23 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     pred = np.empty(len(rows), dtype=object)
     if n_splits < 2:
         raise InputError("training data needs at least two distinct written answers (source_id) to hold out")
-    for i, (a, b) in enumerate(GroupKFold(n_splits=n_splits).split(rows, groups=groups)):
-        if stage:
-            stage("cross-validate", i, n_splits)
-        clf = CodeClassifier(spec=spec, **params).fit(X[a], y[a])
-        pred[b], raw[b] = _score(clf, X[b], multi[b])
+    folds = list(GroupKFold(n_splits=n_splits).split(rows, groups=groups))
     if stage:
-        stage("cross-validate", n_splits, n_splits)
+        stage("cross-validate", 0, n_splits)
+
+    def held_out(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+        clf = CodeClassifier(spec=spec, **params).fit(X[a], y[a])
+        return (b, *_score(clf, X[b], multi[b]))
+
+    # folds are independent: run them on every core (each fit is single-threaded)
+    done = 0
+    for b, p, r in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(held_out)(a, b) for a, b in folds):
+        pred[b], raw[b] = p, r
+        done += 1
+        if stage:
+            stage("cross-validate", done, n_splits)
+    if stage:
         stage("fit", 0, 1)
     correct = pred == y
     calibrator = ConfidenceCalibrator().fit(raw, correct, multi)
@@ -113,6 +143,9 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     if stage:
         stage("fit", 1, 1)
     thresholds = choose_thresholds(oof["qid"].to_numpy(), conf, correct, target_precision)
+    guarantee = ltt_thresholds(oof["qid"].to_numpy(), conf, correct, target_precision, delta or DEFAULT_DELTA)
+    if threshold_method == "ltt":
+        thresholds = guarantee.thresholds
     routes = route(oof["qid"].to_numpy(), conf, thresholds)
     metrics = summarise(oof["gold"], oof["pred"], oof["qid"], conf, routes)
     manifest = {
@@ -123,6 +156,7 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         "embedder": embedder.model, "embedder_fingerprint": embedder.fingerprint,
         "classifier": type(clf).__name__, "classifier_params": clf.get_params() | {"spec": "codebook"},
         "target_precision": target_precision, "thresholds": thresholds,
+        "threshold_method": threshold_method, "guarantee": guarantee.to_manifest(),
         "metrics": {"cv_folds": n_splits, "grouped_by": "source_id", **metrics},
     }
     return CoderModel(clf, calibrator, oof, manifest)

@@ -8,7 +8,6 @@ files the CLI writes are produced by `write_report`.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Callable
@@ -16,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from coder.codebook import Codebook
+from coder.codebook import Codebook, read_yaml
 from coder.errors import InputError
 from coder.files import atomic_path, write_json_atomic
 from coder.returns import read_returns, read_table
@@ -103,18 +101,8 @@ def load_report_definitions(path: str | Path | None = None,
     With a codebook, each line's question and codes are checked against it too.
     """
     path = Path(path) if path else DEFAULT_DEFINITIONS
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read report definitions: {e.strerror}", file=str(path)) from None
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InputError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
-                         row=(mark.line + 1) if mark else None) from None
-    return parse_report_definitions(data, source=str(path), codebook=codebook,
-                                    sha256=hashlib.sha256(raw).hexdigest())
+    data, sha256 = read_yaml(path, "report definitions")
+    return parse_report_definitions(data, source=str(path), codebook=codebook, sha256=sha256)
 
 
 def parse_report_definitions(data: object, source: str = "<report definitions>",

@@ -91,9 +91,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, model_dir, tmp_pa
     text, where = BAD[case]
     p = _bad(tmp_path, text, "cp1252" if case == "cp1252" else "utf-8")
     out = tmp_path / "out.csv"
-    for args in (["suggest", "--data", str(p), "--model-dir", str(model_dir), "--out", str(out)],
-                 ["train", "--data", str(p), "--model-dir", str(tmp_path / "m")],
-                 ["evaluate", "--data", str(p), "--model-dir", str(model_dir)]):
+    commands = [["suggest", "--data", str(p), "--model-dir", str(model_dir), "--out", str(out)],
+                ["train", "--data", str(p), "--model-dir", str(tmp_path / "m")],
+                ["evaluate", "--data", str(p), "--model-dir", str(model_dir)]]
+    # every command reads input the same way: check all three on two cases, `suggest` on the rest
+    for args in commands if case in ("unknown code", "cp1252") else commands[:1]:
         r = coder(*args)
         assert r.returncode == 2, (args, r.stderr)
         lines = r.stderr.strip().splitlines()

@@ -305,6 +305,10 @@ def test_a_rerun_skips_finished_documents_and_a_crash_loses_only_the_document_in
     again = code_folder(inp, model_dir, out, options=BatchOptions(workers=0))
     assert again.coded == 0 and again.skipped == 5
     assert out.read_text() == csv1
+    # A stricter threshold re-routes without re-coding.
+    strict = code_folder(inp, model_dir, out, options=BatchOptions(workers=0, review_below=0.9999))
+    assert strict.coded == 0 and set(pd.read_csv(out)["route"]) == {"review"}
+    code_folder(inp, model_dir, out, options=BatchOptions(workers=0))
 
     # A crash while writing the third document: its line is half there, the CSV was never written.
     progress = out.with_name(out.name + ".progress.jsonl")

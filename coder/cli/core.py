@@ -105,6 +105,10 @@ def suggest(
         s = pipeline.suggest(df, model, target_precision=target_precision, stage=stage)
     write_csv_atomic(s, out)
     console.print(summary_table(s, model, target_precision))
+    from coder.guarantee import describe
+
+    if line := describe(model.manifest, target_precision):
+        typer.echo(line)
     typer.echo(f"wrote {len(s):,} suggestions to {out}")
 
 

@@ -84,7 +84,7 @@ def code_cmd(
     model_dir: Annotated[Path, typer.Option("--model-dir", help="A model made by `coder docs train`.")],
     out: Annotated[Path, typer.Option("--out", help="CSV to write (a .json with evidence beside it).")],
     review_below: Annotated[float, typer.Option("--review-below",
-                                                help="Route to review below this confidence.")] = 0.5,
+                                                help="Route to review below this confidence.")] = 0.65,
     max_mb: Annotated[float, typer.Option("--max-mb",
                                           help="Documents larger than this get an error row.")] = 50.0,
     max_pages: Annotated[int, typer.Option("--max-pages",

@@ -1,0 +1,211 @@
+"""retrain, models (list / use), audit, drift and review order: thin commands over coder.rounds and coder.audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from coder.cli.core import CodebookOpt, EncodingOpt, ModelDirOpt, TargetOpt, console, stages
+from coder.display import frame_table
+
+AcceptedOpt = Annotated[list[Path], typer.Option(
+    "--accepted", help="Accepted-codes table (coder accept) or hand-coded returns file; repeat for several.")]
+
+models_app = typer.Typer(invoke_without_command=True)
+
+
+def retrain(
+    accepted: AcceptedOpt,
+    model_dir: ModelDirOpt,
+    include_auto: Annotated[bool, typer.Option(
+        "--include-auto", help="Also learn from auto-coded answers (off: a model would learn its own mistakes).")]
+    = False,
+    threshold_method: Annotated[str, typer.Option(
+        "--threshold-method", help="ltt: guaranteed precision (Learn-then-Test); shrunk: aimed-at precision.")]
+    = "ltt",
+    target_precision: TargetOpt = None,
+    delta: Annotated[float, typer.Option(
+        "--delta", min=0.001, max=0.5, help="Guarantee holds with probability 1 - delta.")] = 0.1,
+    holdout: Annotated[float, typer.Option(
+        "--holdout", min=0.05, max=0.6, help="Share of the new round's written answers held out to compare.")]
+    = 0.3,
+    codebook: CodebookOpt = None,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Train a new model version on every human code so far; promote it only if it is not worse.
+
+    Both the new model and the current one are scored on the same held-out answers (a grouped share of the
+    newest round the current model has not seen), which the new model did not train on. A promoted model is
+    refitted on everything and becomes current; a rejected one is kept in the registry, not used.
+
+    Example:
+        coder retrain --accepted coder/data/returns-2013-06.csv --accepted accepted.csv --model-dir models/
+    """
+    from coder.codebook import load_codebook
+    from coder.guarantee import describe
+    from coder.rounds import read_accepted
+    from coder.rounds import retrain as run
+
+    cb = load_codebook(codebook)
+    acc = read_accepted(accepted, cb, encoding)
+    with stages() as stage:
+        res = run(acc, cb, model_dir, include_auto=include_auto, threshold_method=threshold_method,
+                  target_precision=target_precision, delta=delta, fraction=holdout, stage=stage)
+    c = res.comparison
+    console.print(frame_table(c.table(), f"held out: {c.heldout}"))
+    verdict = "promoted" if res.promoted else "not promoted"
+    typer.echo(f"{res.version}: {verdict} ({c.reason}); current model: "
+               f"{res.version if res.promoted else res.previous}")
+    if res.promoted and (line := describe(res.model.manifest)):
+        typer.echo(line)
+
+
+@models_app.callback()
+def models(
+    ctx: typer.Context,
+    model_dir: ModelDirOpt = Path("models"),
+) -> None:
+    """List every model version: date, rounds, data hash, accuracy, promoted, and which is current.
+
+    Example:
+        coder models --model-dir models/
+        coder models use v1 --model-dir models/
+    """
+    if ctx.invoked_subcommand:
+        return
+    from coder.rounds import list_models
+
+    table = list_models(model_dir)
+    if table.empty:
+        typer.echo(f"no model versions in {model_dir}: run `coder train` first")
+        return
+    Console(width=max(Console().width, 150)).print(
+        frame_table(table.astype(object).fillna(""), f"models in {model_dir} (* = current)"))
+
+
+@models_app.command("use")
+def models_use(
+    version: Annotated[str, typer.Argument(help="Version to make current, as listed by `coder models`.")],
+    model_dir: ModelDirOpt = Path("models"),
+) -> None:
+    """Make VERSION the current model (roll back or forward); nothing is deleted.
+
+    Example:
+        coder models use v1-3fa2c1 --model-dir models/
+    """
+    from coder.modelstore import read_registry, set_current
+
+    versions = [v["version"] for v in read_registry(model_dir)["versions"]]
+    # accept the short form v1 for v1-3fa2c1 when it is unambiguous
+    match = [v for v in versions if v == version or v.split("-")[0] == version]
+    set_current(model_dir, match[0] if len(match) == 1 else version)
+    typer.echo(f"current model: {match[0] if len(match) == 1 else version}")
+
+
+def audit(
+    data: Annotated[Path, typer.Option("--data", help="Hand-coded returns or accepted-codes table.")],
+    model_dir: ModelDirOpt,
+    out: Annotated[Path, typer.Option("--out", help="Suggestions-format CSV of the doubtful codes.")] =
+    Path("audit.csv"),
+    codebook: CodebookOpt = None,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Find human codes that look inconsistent with the rest (cross-validated confident learning).
+
+    Each flagged answer is listed with the model's alternative, route `review`, so `coder review push
+    --suggestions audit.csv` sends it for a second look. The model directory gives the classifier settings.
+
+    Example:
+        coder audit --data coder/data/returns.csv --model-dir models/ --out audit.csv
+    """
+    from coder import pipeline
+    from coder.audit import audit as run
+    from coder.codebook import load_codebook
+    from coder.returns import write_csv_atomic
+    from coder.rounds import _params, read_accepted
+
+    cb = load_codebook(codebook)
+    df = read_accepted([data], cb, encoding)
+    model = pipeline.open_model(model_dir, cb)
+    with stages() as stage:
+        flags = run(df, cb, pipeline.embedder_for(model), classifier_params=_params(model.manifest),
+                    model_version=model.version, stage=stage)
+    write_csv_atomic(flags, out)
+    n = int((df["codes"] != "").sum())
+    typer.echo(f"{len(flags):,} of {n:,} coded answers flagged for a second look; wrote {out}")
+
+
+def drift(
+    accepted: AcceptedOpt,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the per-question table (CSV).")] = None,
+    codebook: CodebookOpt = None,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Per round and question: how often reviewers changed the suggestion, and calibration (ECE).
+
+    Example:
+        coder drift --accepted accepted.csv --out drift.csv
+    """
+    from coder.codebook import load_codebook
+    from coder.returns import write_csv_atomic
+    from coder.rounds import drift as run
+    from coder.rounds import read_accepted
+
+    cb = load_codebook(codebook)
+    per_round, per_q = run(read_accepted(accepted, cb, encoding), cb)
+    if per_round.empty:
+        typer.echo("no reviewed suggestions (source human with a suggestion) in the accepted codes")
+        return
+    Console().print(frame_table(per_round, "reviewed suggestions per round"))
+    Console().print(frame_table(per_q.head(10), "most-changed questions"))
+    if out:
+        write_csv_atomic(per_q, out)
+        typer.echo(f"wrote {len(per_q):,} rows to {out}")
+
+
+def review_order(
+    suggestions: Annotated[Path, typer.Option("--suggestions", help="Suggestions CSV written by `coder suggest`.")],
+    out: Annotated[Path, typer.Option("--out", help="Suggestions CSV with a `priority` column, best first.")],
+    order: Annotated[str, typer.Option(
+        "--order", help="report-impact: answers that could move a regional report line most first; "
+                        "confidence: least confident first.")] = "report-impact",
+    definitions: Annotated[Path | None, typer.Option(
+        "--definitions", help="Report definitions YAML (default codebook/report-2013.yaml).")] = None,
+    codebook: CodebookOpt = None,
+) -> None:
+    """Order the suggestions for review and add a `priority` column (higher = review sooner).
+
+    Example:
+        coder review order --suggestions suggestions.csv --out ordered.csv --order report-impact
+    """
+    from coder.codebook import load_codebook
+    from coder.report import load_report_definitions
+    from coder.returns import read_table, write_csv_atomic
+    from coder.review import read_suggestions
+    from coder.rounds import order_for_review
+
+    cb = load_codebook(codebook)
+    read_suggestions(suggestions, cb)  # validates every row
+    s = read_table(suggestions)
+    s["qid"] = s["qid"].str.strip().str.lstrip("Qq").astype(int)
+    defs = load_report_definitions(definitions, codebook=cb)
+    ordered = order_for_review(s, defs, order)
+    write_csv_atomic(ordered, out)
+    review = ordered[ordered["route"] == "review"]
+    typer.echo(f"wrote {len(ordered):,} suggestions to {out}, {len(review):,} to review, ordered by {order}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(retrain)
+    app.add_typer(models_app, name="models")
+    app.command()(audit)
+    app.command()(drift)
+    # `coder review order` joins the review group when it exists (registered before this module)
+    group = next((g.typer_instance for g in app.registered_groups if g.name == "review"), None)
+    if group is not None:
+        group.command("order")(review_order)
+    else:
+        app.command("review-order")(review_order)
