@@ -101,9 +101,11 @@ class CodeClassifier(BaseEstimator):
         self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=3,
                                      max_features=self.char_max_features) if self.char_max_features else None
         texts = X.texts
-        self.word_.fit(texts)
-        if self.char_ is not None:
-            self.char_.fit(texts)
+        for vec in (self.word_, self.char_):
+            if vec is not None:
+                vec.fit(texts)
+                # plain ints: skops stores a numpy scalar as its own file, which made loading take seconds
+                vec.vocabulary_ = {term: int(i) for term, i in vec.vocabulary_.items()}
         T = self._tfidf(texts)
 
         is_multi = np.array([self.spec[str(q)]["multi"] for q in X.qids])

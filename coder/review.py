@@ -449,9 +449,15 @@ class Project:
     created: bool = False
 
 
-def ensure_project(client: Client, title: str, codebook: Codebook, reset_config: bool = False) -> Project:
-    """Find the project by title (create it if absent); refuse one whose labeling config was hand-edited."""
-    wanted = labeling_config(codebook)
+def ensure_project(client: Client, title: str, codebook: Codebook, reset_config: bool = False, *,
+                   config: str | None = None, description: str | None = None,
+                   command: str = "coder review push") -> Project:
+    """Find the project by title (create it if absent); refuse one whose labeling config was hand-edited.
+
+    `config`/`description` default to the answers' queue; other queues (documents) pass their own, and
+    `command` names the push that takes --reset-config in the message.
+    """
+    wanted = config or labeling_config(codebook)
     matches = [p for p in client.call("listing projects", lambda: list(client.ls.projects.list()))
                if p.title == title]
     if len(matches) > 1:
@@ -460,8 +466,8 @@ def ensure_project(client: Client, title: str, codebook: Codebook, reset_config:
                          f"(ids {ids}); rename all but one")
     if not matches:
         p = client.call("creating the project", client.ls.projects.create, title=title, label_config=wanted,
-                        description=f"Review queue made by coder from codebook {codebook.name}. Tasks are "
-                                    f"ordered least-confident first.",
+                        description=description or f"Review queue made by coder from codebook "
+                                                   f"{codebook.name}. Tasks are ordered least-confident first.",
                         show_skip_button=True, maximum_annotations=1)
         return Project(int(p.id), title, _iso(p.created_at), created=True)
     p = client.call("reading the project", client.ls.projects.get, id=matches[0].id)
@@ -469,7 +475,7 @@ def ensure_project(client: Client, title: str, codebook: Codebook, reset_config:
         if not reset_config:
             raise InputError(f"the labeling config of Label Studio project {title!r} (id {p.id}) was "
                              f"edited by hand (it differs from the one coder generates), so its results may "
-                             f"not hold codes; restore it with `coder review push ... --reset-config`, or "
+                             f"not hold codes; restore it with `{command} ... --reset-config`, or "
                              f"use another --project")
         client.call("restoring the labeling config", client.ls.projects.update, id=p.id, label_config=wanted)
     return Project(int(p.id), title, _iso(p.created_at))
@@ -515,7 +521,8 @@ def read_suggestions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     for c in SUGGESTION_COLUMNS:
         if c not in df.columns:
             df[c] = ""
-    df = df[SUGGESTION_COLUMNS].copy()
+    # `priority` (coder review order --order report-impact) decides the queue order where present
+    df = df[SUGGESTION_COLUMNS + (["priority"] if "priority" in df.columns else [])].copy()
     conf, qids, suggested = [], [], []
     for i, row in enumerate(df.itertuples(index=False)):
         where = {"file": str(path), "row": i + 2}
@@ -618,7 +625,12 @@ def push(suggestions: pd.DataFrame, codebook: Codebook, project: str | None = No
     result = PushResult()
     review = suggestions[suggestions["route"] == "review"]
     result.routed_auto = int((suggestions["route"] == "auto").sum())
-    review = review.sort_values(["confidence", "round", "locality", "qid"], kind="stable")
+    if "priority" in review.columns:  # most report-moving first
+        review = review.assign(_p=pd.to_numeric(review["priority"], errors="coerce").fillna(0.0)).sort_values(
+            ["_p", "confidence", "round", "locality", "qid"], ascending=[False, True, True, True, True],
+            kind="stable").drop(columns="_p")
+    else:  # least-confident first
+        review = review.sort_values(["confidence", "round", "locality", "qid"], kind="stable")
     plan: list[tuple[Project, list[dict]]] = []
     titles = review["round"].map(lambda r: project_title_for(r, project))
     for title, rows in review.groupby(titles, sort=False):

@@ -1,4 +1,5 @@
-"""Test inputs for the review loop: a suggestions file made from the bundled hand-coded returns.
+"""Test inputs for the review loop: a suggestions file made from the bundled hand-coded returns, and a
+command-line runner. (The session's Label Studio server is the `label_studio` fixture in review_server.py.)
 
 Until a trained classifier writes suggestions, the hand codes stand in for the model's output, a few of them
 deliberately changed and every confidence drawn at random, as the shared brief allows. Blank answers follow
@@ -7,6 +8,9 @@ the real rule: suggested NR, confidence 1.0, route auto, model_version `rule`.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +67,10 @@ def sign_up_reviewer(invite_url: str, email: str, password: str) -> str:
         r = web.get(f"{page.url.scheme}://{page.url.host}:{page.url.port}/api/current-user/token")
         r.raise_for_status()
         return r.json()["token"]
+
+
+def coder(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the command line as a user does."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "coder", *args], capture_output=True, text=True,
+                           cwd=cwd, env=full_env, timeout=600)

@@ -10,14 +10,13 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from review_browser import Browser, login_label_studio
-from review_fixtures import make_suggestions, sign_up_reviewer
+from review_fixtures import coder, make_suggestions, sign_up_reviewer
 
 from coder import review
 from coder.accept import ReviewStore, review_status
@@ -25,42 +24,11 @@ from coder.codebook import format_codes
 from coder.errors import InputError
 from coder.returns import read_returns, read_table
 
+# The session's server (fixture `label_studio`) lives in review_server, shared with test_documents_review.py:
+# as a plugin it is one fixture, so one server per session whichever of the files run.
+pytest_plugins = ["review_server"]
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("CODER_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
-
-
-def _free_port(start: int) -> int:
-    for port in range(start, start + 200):
-        if review.port_is_free(port):
-            return port
-    raise RuntimeError("no free port")
-
-
-@pytest.fixture(scope="session")
-def label_studio(tmp_path_factory: pytest.TempPathFactory):
-    """A real Label Studio, started by `coder.review.start_server` (what `coder review server start` runs)."""
-    if os.environ.get("CODER_SKIP_LABEL_STUDIO") == "1":
-        pytest.skip("CODER_SKIP_LABEL_STUDIO=1")
-    names = ("CODER_HOME", "CODER_LABEL_STUDIO_VENV", "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")
-    saved = {k: os.environ.get(k) for k in names}
-    venv = review.venv_dir()  # the user's Label Studio install is reused: it takes ~2 minutes to make
-    home = tmp_path_factory.mktemp("coder-home")
-    os.environ.update({"CODER_HOME": str(home), "CODER_LABEL_STUDIO_VENV": str(venv)})
-    os.environ.pop("LABEL_STUDIO_URL", None)
-    os.environ.pop("LABEL_STUDIO_API_KEY", None)
-    port = _free_port(18080)
-    t0 = time.time()
-    info = review.start_server(port=port, data_dir=home / "ls-data", echo=lambda m: print(m, file=sys.stderr))
-    print(f"Label Studio up in {time.time() - t0:.0f} s", file=sys.stderr)
-    try:
-        yield info
-    finally:
-        review.stop_server(echo=lambda m: None)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture(scope="session")
@@ -68,13 +36,6 @@ def suggestions(tmp_path_factory: pytest.TempPathFactory, codebook, returns_path
     path = tmp_path_factory.mktemp("suggestions") / "suggestions.csv"
     make_suggestions(returns_path, codebook, path, localities=3)
     return path
-
-
-def coder(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the command line as a user does."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "coder", *args], capture_output=True, text=True,
-                           cwd=cwd, env=full_env, timeout=600)
 
 
 def push(suggestions: Path, project: str, store: Path) -> subprocess.CompletedProcess:

@@ -63,6 +63,9 @@ def train(
     embedder: Annotated[str, typer.Option(help="sentence-transformers model: name or local path.")] =
     "all-MiniLM-L6-v2",
     target_precision: TargetOpt = None,
+    threshold_method: Annotated[str, typer.Option(
+        help="shrunk: aim at the target precision (more auto-coded); ltt: guarantee it with probability "
+             "1 - delta (Learn-then-Test).")] = "shrunk",
     codebook: CodebookOpt = None,
     encoding: EncodingOpt = "utf-8",
 ) -> None:
@@ -77,7 +80,8 @@ def train(
     cb, df = _load(data, codebook, encoding, round_)
     with stages() as stage:
         model = pipeline.train(df, cb, model_dir, Embedder(embedder),
-                               target_precision=target_precision or pipeline.DEFAULT_TARGET, stage=stage)
+                               target_precision=target_precision or pipeline.DEFAULT_TARGET,
+                               threshold_method=threshold_method, stage=stage)
     console.print(metrics_table(f"model {model.version}: grouped {model.manifest['metrics']['cv_folds']}-fold "
                                 "cross-validation on the training answers", model.manifest["metrics"]))
     typer.echo(f"saved model {model.version} to {model_dir}")

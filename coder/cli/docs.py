@@ -1,7 +1,8 @@
-"""`coder docs ...`: train on labelled documents, batch-code a folder of documents, search their passages.
+"""`coder docs ...`: train on labelled documents, batch-code a folder of documents, search their passages,
+and send low-confidence documents through the Label Studio review queue (push, pull, accept).
 
-Thin commands over coder.documents; the review-queue hand-off is `coder.documents.label_studio_tasks`
-(see notes/README-docs.md for wiring a `coder docs push` onto coder.review).
+Thin commands over coder.documents and coder.documents_review (which reuses coder.review's client and
+project checks).
 """
 
 from __future__ import annotations
@@ -163,6 +164,102 @@ def search_cmd(
     for hit in search(query, model_dir, index=index, k=k):
         con.print(f"[bold]{hit['score']:.3f}[/bold] {hit['file']} p. {hit['page']}")
         con.print(f"    {hit['text']}", highlight=False)
+
+
+Coded = Annotated[Path, typer.Option("--coded", help="CSV written by `coder docs code` (its .json beside it).")]
+Project = Annotated[str | None, typer.Option("--project", help="Label Studio project title "
+                                                                "(default: 'coder documents').")]
+Store = Annotated[Path, typer.Option("--store", help="Folder of human decisions (documents.jsonl).")]
+CodebookOpt = Annotated[Path | None, typer.Option("--codebook", help="Codebook YAML (default: the project's).")]
+
+
+def _load_codebook(path: Path | None):
+    from coder.codebook import load_codebook
+
+    return load_codebook(path) if path else load_codebook()
+
+
+@docs_app.command("push")
+def push_cmd(
+    coded: Coded,
+    project: Project = None,
+    codebook: CodebookOpt = None,
+    reset_config: Annotated[bool, typer.Option(
+        "--reset-config", help="Replace a labeling config edited by hand with coder's own.")] = False,
+) -> None:
+    """Queue every document routed to `review` as a Label Studio task, least-confident first.
+
+    The model's codes are pre-selected and the evidence passages are shown with their pages. Pushing again
+    adds only documents (by content) not queued yet. Start the server with `coder review server start`.
+
+    Example:
+        coder docs push --coded coded/documents.csv --project "coder documents"
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from coder.documents_review import push_documents
+
+    cb = _load_codebook(codebook)
+    with Progress(TextColumn("pushing documents"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+        task = bar.add_task("push", total=None)
+        result = push_documents(coded, cb, project=project, reset_config=reset_config,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    for title in result.created:
+        typer.echo(f"created project {title!r}")
+    projects = ", ".join(f"{t!r} (id {i})" for t, i in result.projects.items())
+    typer.echo(f"pushed {result.added} new document task(s); {result.already} already queued (left as they "
+               f"are); {result.routed_auto} auto-coded document(s) not queued. Project: {projects}")
+
+
+@docs_app.command("pull")
+def pull_cmd(
+    project: Project = None,
+    store: Store = Path("annotations"),
+    codebook: CodebookOpt = None,
+) -> None:
+    """Record completed document reviews in the store: who, when, codes, agreed with the suggestion.
+
+    Pulling twice records nothing twice; skipped tasks stay in the queue. An annotation with a code that is
+    not in the codebook is reported and not recorded (the others are); the command then exits 1.
+
+    Example:
+        coder docs pull --project "coder documents" --store annotations
+    """
+    import sys
+
+    from coder.documents_review import DOCUMENTS_FILE, pull_documents
+
+    result, added = pull_documents(store, _load_codebook(codebook), project=project)
+    for problem in result.problems:
+        typer.echo(f"error: {problem}", err=True)
+    typer.echo(f"recorded {added} new document review(s) in {store / DOCUMENTS_FILE} "
+               f"({result.seen - added} already recorded); {result.waiting} document(s) still waiting, "
+               f"{result.skipped} skipped. Project: {', '.join(repr(p) for p in result.projects)}")
+    if result.problems:
+        typer.echo(f"{len(result.problems)} annotation(s) not recorded (see above)", err=True)
+        sys.exit(1)  # not typer.Exit: the app runs with standalone_mode=False
+
+
+@docs_app.command("accept")
+def accept_cmd(
+    coded: Coded,
+    out: Annotated[Path, typer.Option("--out", help="Final documents table (CSV) to write.")],
+    store: Store = Path("annotations"),
+) -> None:
+    """Write the final documents table, where human-reviewed documents take the human codes.
+
+    Auto-coded documents keep the model's codes; documents still in the queue are `pending` (codes empty,
+    the suggestion in the suggested_* columns); error documents are `error`.
+
+    Example:
+        coder docs accept --coded coded/documents.csv --store annotations --out coded/documents-final.csv
+    """
+    from coder.documents_review import accept_documents
+
+    table = accept_documents(coded, out, store=store)
+    counts = table["source"].value_counts()
+    parts = ", ".join(f"{counts[k]} {k}" for k in ("human", "auto", "pending", "error") if k in counts)
+    typer.echo(f"wrote {out}: {len(table)} document(s) ({parts or 'none'})")
 
 
 def register(app: typer.Typer) -> None:
