@@ -170,10 +170,13 @@ def speed(df: pd.DataFrame, cb) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="round split only, no cold-cache timings")
+    ap.add_argument("--speed", action="store_true", help="only the timings")
     args = ap.parse_args()
     os.environ.setdefault("CODER_CACHE_DIR", str(Path(tempfile.gettempdir()) / "coder-bench-cache"))
     cb = load_codebook()
     df = read_returns(ROOT / "coder" / "data" / "returns.csv", cb)
+    if args.speed:
+        return print_speed(df, cb)
     embedder = Embedder()
     embedder.encode(df["text"].tolist())  # warm the cache once for the quality runs
     print("quality:")
@@ -186,8 +189,11 @@ def main() -> None:
     print("\naccuracy gain over TF-IDF + LR (points):",
           ", ".join(f"{s}: {100 * (coder_rows.loc[s, 'accuracy'] - tfidf_rows.loc[s, 'accuracy']):+.1f}"
                     for s in coder_rows.index))
-    if args.quick:
-        return
+    if not args.quick:
+        print_speed(df, cb)
+
+
+def print_speed(df: pd.DataFrame, cb) -> None:
     print("\nspeed:")
     s = speed(df, cb)
     for k, v in s.items():

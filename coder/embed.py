@@ -149,7 +149,8 @@ class Embedder:
         keys = [text_key(t) for t in texts]
         unique: dict[bytes, str] = dict(zip(keys, texts, strict=True))
         found = self.cache.get(self.fingerprint, list(unique)) if self.cache else {}
-        todo = [k for k in unique if k not in found]
+        # longest first, so each chunk pads to similar lengths (as encode() does within one call)
+        todo = sorted((k for k in unique if k not in found), key=lambda k: -len(unique[k]))
         done = len(unique) - len(todo)
         if progress:
             progress(done, len(unique))

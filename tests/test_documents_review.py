@@ -1,0 +1,245 @@
+"""Low-confidence documents through the real Label Studio review queue: push, annotate, pull, accept.
+
+The server is the session's one (`label_studio`, from review_fixtures, shared with test_review.py). The
+document model is trained as tests/test_documents.py trains it (bundled labelled documents, eight answers per
+question) and codes three bundled example documents plus a renamed copy of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from review_browser import Browser, login_label_studio
+from review_fixtures import coder
+
+from coder import review
+from coder.documents import DOC_TYPES, BatchOptions, code_folder, train
+from coder.documents_review import DOCUMENTS_FILE, FIELDS, DocumentReviewStore, label_config
+from coder.returns import read_table
+
+pytest_plugins = ["review_server"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "coder" / "data" / "documents"
+ANSWERS = ROOT / "coder" / "data" / "answers.jsonl"
+ARTIFACTS = Path(os.environ.get("CODER_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
+EXAMPLES = ("03-information-sharing-protocol.txt", "14-advocacy-policy.md", "06-register-maintenance-protocol.pdf")
+
+
+@pytest.fixture(scope="session")
+def docs_model(tmp_path_factory) -> Path:
+    """A document model on the labelled examples and eight answers per question (quick to embed)."""
+    per_q: dict[int, int] = {}
+    lines = []
+    for line in ANSWERS.read_text(encoding="utf-8").splitlines():
+        qid = json.loads(line)["qid"]
+        if per_q.get(qid, 0) < 8:
+            per_q[qid] = per_q.get(qid, 0) + 1
+            lines.append(line)
+    answers = tmp_path_factory.mktemp("answers") / "answers-small.jsonl"
+    answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = tmp_path_factory.mktemp("docs-model")
+    train(DOCS / "labels.csv", answers, model, evaluate=False)
+    return model
+
+
+@pytest.fixture(scope="session")
+def coded(tmp_path_factory, docs_model) -> Path:
+    """Three documents coded, then re-routed by `coder docs code` so that two go to review and one is auto;
+    a renamed copy of the least confident one is added first (the re-run codes nothing again)."""
+    inp = tmp_path_factory.mktemp("docs-in")
+    for name in EXAMPLES:
+        shutil.copy(DOCS / name, inp / name)
+    out = tmp_path_factory.mktemp("docs-out") / "coded.csv"
+    code_folder(inp, docs_model, out, options=BatchOptions(workers=0))
+    docs = sorted(json.loads(out.with_suffix(".json").read_text())["documents"], key=lambda d: d["confidence"])
+    assert docs[1]["confidence"] < docs[2]["confidence"]
+    threshold = (docs[1]["confidence"] + docs[2]["confidence"]) / 2
+    least = docs[0]["file"]
+    shutil.copy(inp / least, inp / f"scan0001{Path(least).suffix}")
+    r = coder("docs", "code", "--input", str(inp), "--model-dir", str(docs_model), "--out", str(out),
+              "--review-below", f"{threshold:.6f}", "--workers", "0")
+    assert r.returncode == 0, r.stderr
+    assert "0 coded, 4 already done" in r.stdout
+    return out
+
+
+def details(coded: Path) -> dict[str, dict]:
+    return {d["file"]: d for d in json.loads(coded.with_suffix(".json").read_text())["documents"]}
+
+
+def tasks_of(project: str) -> list:
+    client = review.Client()
+    pid = review.find_project(client, project).id
+    return sorted(client.ls.tasks.list(project=pid, fields="all"), key=lambda t: t.id)
+
+
+def annotate(task, change: dict[str, list[str]] | None = None) -> None:
+    """Submit a review as the labeling page does: the prediction kept, or some fields' choices replaced."""
+    pred = task.predictions[0]
+    result = [dict(r if isinstance(r, dict) else r.model_dump()) for r in pred.result]
+    for name, choices in (change or {}).items():
+        result = [r for r in result if r["from_name"] != name]
+        result.append({"from_name": name, "to_name": "text", "type": "choices", "value": {"choices": choices}})
+    review.Client().ls.annotations.create(id=task.id, result=result, parent_prediction=pred.id, lead_time=12.5)
+
+
+def push(coded: Path, project: str, *extra: str):
+    return coder("docs", "push", "--coded", str(coded), "--project", project, *extra)
+
+
+# ----------------------------------------------------------------------------------------------------------
+
+def test_documents_review_loop(label_studio, coded, codebook, tmp_path):
+    project, store, final = "documents loop", tmp_path / "annotations", tmp_path / "documents-final.csv"
+    by_file = details(coded)
+    review_docs = {d["sha256"]: d for d in by_file.values() if d["route"] == "review"}
+    assert len(review_docs) == 2 and sum(d["route"] == "review" for d in by_file.values()) == 3  # + the copy
+
+    t0 = time.time()
+    r = push(coded, project)
+    assert r.returncode == 0, r.stderr
+    assert f"created project '{project}'" in r.stdout
+    assert "pushed 2 new document task(s); 0 already queued" in r.stdout and "1 auto-coded" in r.stdout
+    print(f"push: {time.time() - t0:.1f} s")
+
+    tasks = tasks_of(project)
+    assert [t.data["key"] for t in tasks] == [f"doc|{sha}" for sha in
+                                              sorted(review_docs, key=lambda s: review_docs[s]["confidence"])]
+    keep, change = tasks
+    assert keep.data["heading"].startswith(keep.data["file"]) and "same content as scan0001" in keep.data["heading"]
+    d = review_docs[change.data["sha256"]]
+    pred = {r["from_name"]: r["value"]["choices"] for r in
+            (x if isinstance(x, dict) else x.model_dump() for x in change.predictions[0].result)}
+    assert pred["doc_type"] == [d["doc_type"]["code"]]
+    assert pred["questions"] == [str(q["code"]) for q in d["questions"]]
+    assert change.predictions[0].score == pytest.approx(d["confidence"])
+    q = d["questions"][0]
+    assert f"[p. {q['evidence']['page']}] {q['evidence']['quote'][:40]}" in change.data["text"]
+    assert f"Q{q['code']} ({codebook.question(q['code']).ref})" in change.data["text"]
+    assert f"Type: {d['doc_type']['code']}" in change.data["summary"]
+
+    # One reviewer keeps the suggestion; on the other document they change the type and the questions.
+    annotate(keep)
+    new_type = next(t for t in DOC_TYPES if t != d["doc_type"]["code"])
+    suggested_q = [int(x["code"]) for x in d["questions"]]
+    extra_q = next(x.id for x in codebook.questions if x.id not in suggested_q)
+    new_q = sorted([*suggested_q[1:], extra_q])
+    annotate(change, {"doc_type": [new_type], "questions": [str(x) for x in new_q]})
+
+    r = coder("docs", "pull", "--project", project, "--store", str(store))
+    assert r.returncode == 0, r.stderr
+    assert "recorded 2 new document review(s)" in r.stdout and "0 document(s) still waiting" in r.stdout
+    recs = {x["sha256"]: x for x in DocumentReviewStore(store).records()}
+    assert (store / DOCUMENTS_FILE).exists() and not (store / "reviews.jsonl").exists()
+    k, c = recs[keep.data["sha256"]], recs[change.data["sha256"]]
+    assert (k["agreed"], k["changed"], k["reviewer"]) == (True, [], label_studio.username)
+    assert k["reviewed_at"] and k["lead_time"] == pytest.approx(12.5)
+    assert (c["agreed"], c["changed"]) == (False, ["doc_type", "questions"])
+    assert (c["doc_type"], c["questions"]) == (new_type, ";".join(map(str, new_q)))
+
+    r = coder("docs", "accept", "--coded", str(coded), "--store", str(store), "--out", str(final))
+    assert r.returncode == 0, r.stderr
+    assert "4 document(s) (3 human, 1 auto)" in r.stdout
+    table = read_table(final).set_index("file")
+    assert set(table.index) == set(by_file)
+    changed_rows = table[table["sha256"] == change.data["sha256"]]
+    for _, row in changed_rows.iterrows():  # the document and, if it is the copied one, its copy
+        assert (row["source"], row["agreed"], row["reviewer"]) == ("human", "no", label_studio.username)
+        assert (row["doc_type"], row["questions"]) == (new_type, ";".join(map(str, new_q)))
+        assert row["suggested_doc_type"] == d["doc_type"]["code"]
+    for _, row in table[table["sha256"] == keep.data["sha256"]].iterrows():
+        assert (row["source"], row["agreed"]) == ("human", "yes")
+        assert all(row[f] == row[f"suggested_{f}"] for f in FIELDS)
+    auto = table[table["source"] == "auto"]
+    assert len(auto) == 1 and by_file[auto.index[0]]["route"] == "auto"
+    assert auto["doc_type"].iat[0] == by_file[auto.index[0]]["doc_type"]["code"]
+    copy = table.loc[[f for f in table.index if f.startswith("scan0001")][0]]
+    assert copy["source"] == "human" and copy["sha256"] == keep.data["sha256"], "the copy takes its original's codes"
+
+    # Push and pull again: nothing doubles.
+    r = push(coded, project)
+    assert r.returncode == 0 and "pushed 0 new document task(s); 2 already queued" in r.stdout, r.stdout + r.stderr
+    assert len(tasks_of(project)) == 2
+    r = coder("docs", "pull", "--project", project, "--store", str(store))
+    assert r.returncode == 0 and "recorded 0 new document review(s)" in r.stdout and "(2 already" in r.stdout
+    assert len(DocumentReviewStore(store).records()) == 2
+
+    # The answers' queue never takes the documents project for one of its own.
+    assert project not in [p.title for p in review.coder_projects(review.Client())]
+
+
+def test_a_human_document_code_survives_a_later_model_run(label_studio, coded, tmp_path):
+    """Re-coding with a lower threshold routes the reviewed document to `auto`: the human codes still win."""
+    project, store = "documents survive", tmp_path / "annotations"
+    assert push(coded, project).returncode == 0
+    task = tasks_of(project)[0]
+    annotate(task, {"priorities": ["new financial models"]})
+    assert coder("docs", "pull", "--project", project, "--store", str(store)).returncode == 0
+    data = json.loads(coded.with_suffix(".json").read_text())
+    for doc in data["documents"]:
+        doc["route"] = "auto"
+    later = tmp_path / "later.csv"
+    shutil.copy(coded, later)
+    later.with_suffix(".json").write_text(json.dumps(data))
+    r = coder("docs", "accept", "--coded", str(later), "--store", str(store), "--out", str(tmp_path / "f.csv"))
+    assert r.returncode == 0, r.stderr
+    rows = read_table(tmp_path / "f.csv")
+    mine = rows[rows["sha256"] == task.data["sha256"]]
+    assert len(mine) >= 1 and set(mine["source"]) == {"human"}
+    assert set(mine["priorities"]) == {"new financial models"}
+
+
+def test_hand_edited_documents_config_is_reported(label_studio, coded, codebook):
+    project = "documents edited"
+    assert push(coded, project).returncode == 0
+    client = review.Client()
+    pid = review.find_project(client, project).id
+    client.ls.projects.update(id=pid, label_config=label_config(codebook).replace(
+        'name="doc_type" toName="text" choice="single"', 'name="doc_type" toName="text" choice="multiple"'))
+
+    r = push(coded, project)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"labeling config of Label Studio project '{project}' (id {pid}) was edited by hand" in r.stderr
+    assert "`coder docs push ... --reset-config`" in r.stderr
+
+    r = push(coded, project, "--reset-config")
+    assert r.returncode == 0, r.stderr
+    assert "pushed 0 new document task(s); 2 already queued" in r.stdout
+
+
+def test_a_reviewer_sees_the_evidence_and_the_preselected_codes(label_studio, coded, tmp_path):
+    """The Choice aliases hold the codes: the model's prediction must still show pre-selected in the page."""
+    project = "documents browser"
+    assert push(coded, project).returncode == 0
+    task = tasks_of(project)[0]
+    pred = [x if isinstance(x, dict) else x.model_dump() for x in task.predictions[0].result]
+    n_expected = sum(len(r["value"]["choices"]) for r in pred)
+    creds = review._credentials_for(Path(label_studio.data_dir))
+    pid = review.find_project(review.Client(), project).id
+    with Browser() as browser:
+        login_label_studio(browser, label_studio.url, creds["username"], creds["password"])
+        browser.goto(f"{label_studio.url}/projects/{pid}/data?task={task.id}")
+        browser.wait_for("document.querySelectorAll('.lsf-choice__checkbox input:checked').length > 0", 90)
+        time.sleep(1)
+        checked = browser.evaluate("document.querySelectorAll('.lsf-choice__checkbox input:checked').length")
+        page_text = browser.evaluate("document.body.innerText")
+        shot = browser.screenshot(tmp_path / "label-studio-document-task.png")
+    assert checked == n_expected
+    assert task.data["text"].splitlines()[0][:50] in page_text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / "label-studio-document-task.png")
+
+
+def test_push_without_the_details_json_is_one_clear_line(tmp_path):
+    csv = tmp_path / "coded.csv"
+    csv.write_text("file,status\n", encoding="utf-8")
+    r = coder("docs", "push", "--coded", str(csv))
+    assert r.returncode == 2
+    assert r.stderr.startswith("error:") and "coded.json beside it" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
