@@ -237,26 +237,8 @@ def fetch_document_reviews(codebook: Codebook, project: str | None = None,
     client = client or review.Client()
     client.whoami()
     proj = review.find_project(client, project or DEFAULT_PROJECT)
-    users = {u.id: u.email for u in client.call("listing users", client.ls.users.list)}
-    out = review.PullResult(projects=[proj.title])
-    tasks = client.call("listing tasks", lambda: list(client.ls.tasks.list(project=proj.id, fields="all")))
-    for t in tasks:
-        data = t.data or {}
-        done_here = False
-        for a in (t.annotations or []):
-            a = a if isinstance(a, dict) else a.model_dump(mode="json")
-            if a.get("was_cancelled"):
-                out.skipped += 1
-                continue
-            rec, problem = _document_record(a, data, proj, users, codebook, client.url, int(t.id))
-            if problem:
-                out.problems.append(problem)
-                continue
-            done_here = True
-            out.new.append(rec)
-        out.waiting += not done_here
-    out.seen = len(out.new)
-    return out
+    return review.collect_annotations(client, [proj], lambda a, data, p, users, url, task_id: _document_record(
+        a, data, p, users, codebook, url, task_id))
 
 
 def _check(fld: str, chosen: list[str], codebook: Codebook) -> str:

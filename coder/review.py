@@ -684,6 +684,13 @@ def fetch_reviews(codebook: Codebook, project: str | None = None,
     if not projects:
         raise InputError(f"Label Studio at {client.url} has no project made by coder; push one first "
                          f"(`coder review push`)")
+    return collect_annotations(client, projects, lambda a, data, proj, users, url, task_id: _review_record(
+        a, data, proj, users, codebook, url, task_id))
+
+
+def collect_annotations(client: Client, projects: list[Project], make_record: Callable) -> PullResult:
+    """Every completed annotation of `projects`, turned into a record by `make_record(annotation, task data,
+    project, users, url, task id) -> (record, problem)`. Cancelled (skipped) ones leave the task queued."""
     users = {u.id: u.email for u in client.call("listing users", client.ls.users.list)}
     out = PullResult(projects=[p.title for p in projects])
     for proj in projects:
@@ -697,7 +704,7 @@ def fetch_reviews(codebook: Codebook, project: str | None = None,
                 if a.get("was_cancelled"):
                     out.skipped += 1
                     continue
-                rec, problem = _review_record(a, data, proj, users, codebook, client.url, int(t.id))
+                rec, problem = make_record(a, data, proj, users, client.url, int(t.id))
                 if problem:
                     out.problems.append(problem)
                     continue
