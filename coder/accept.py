@@ -113,8 +113,15 @@ def build_accepted(suggestions: pd.DataFrame, store: ReviewStore) -> pd.DataFram
         base = {"round": s.round, "locality": s.locality, "region": s.region, "qid": int(s.qid), "ref": s.ref,
                 "text": s.text, "support": s.support, "source_id": s.source_id}
         h = humans.pop(key, None)
+        given = str(getattr(s, "human_codes", "") or "").strip()
+        if given.lower() == "nan":
+            given = ""
         if h is not None:
             rows.append({**base, **_human_row(h)})
+        elif given:  # coded by a person in the input file: kept as it is
+            rows.append({**base, "codes": given, "source": "human", "suggested": s.suggested,
+                         "confidence": s.confidence, "model_version": s.model_version, "reviewer": "input file",
+                         "reviewed_at": "", "agreed": "yes" if given == s.suggested else "no"})
         elif s.route == "auto":
             source = "rule" if str(s.model_version) == "rule" else "auto"
             rows.append({**base, "codes": s.suggested, "source": source, "suggested": s.suggested,

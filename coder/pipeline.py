@@ -29,7 +29,7 @@ from coder.route import choose_thresholds, route
 
 StageFn = Callable[[str, int, int], None]
 SUGGEST_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",
-                   "model_version", "ref", "support", "source_id"]
+                   "model_version", "ref", "support", "source_id", "human_codes"]
 DEFAULT_TARGET = 0.95
 DEFAULT_CV = 5
 
@@ -224,6 +224,8 @@ def suggest(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
     thresholds = model.thresholds(target_precision)
     out["route"] = route(out["qid"].to_numpy(), out["confidence"].to_numpy(), thresholds)
     out.loc[out["model_version"] == "rule", "route"] = "auto"
+    # codes a person already gave in the input travel with the suggestion; accept keeps them, push skips them
+    out["human_codes"] = df["codes"].to_numpy() if "codes" in df.columns else ""
     out["confidence"] = out["confidence"].astype(float).round(4)
     return out[SUGGEST_COLUMNS]
 

@@ -55,6 +55,7 @@ SINGLE, MULTI, COMMENT, ANSWER = "code", "codes", "comment", "answer"
 SUGGESTION_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",
                       "model_version", "ref", "support", "source_id"]
 SUGGESTION_REQUIRED = ["round", "locality", "qid", "suggested", "confidence", "route"]
+OPTIONAL_SUGGESTION_COLUMNS = ["human_codes", "priority"]
 
 
 # --------------------------------------------------------------------------------------------- locations
@@ -521,8 +522,9 @@ def read_suggestions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     for c in SUGGESTION_COLUMNS:
         if c not in df.columns:
             df[c] = ""
-    # `priority` (coder review order --order report-impact) decides the queue order where present
-    df = df[SUGGESTION_COLUMNS + (["priority"] if "priority" in df.columns else [])].copy()
+    # optional: `priority` (coder review order) decides the queue order; `human_codes` are codes the input
+    # already had, which no model suggestion replaces
+    df = df[SUGGESTION_COLUMNS + [c for c in OPTIONAL_SUGGESTION_COLUMNS if c in df.columns]].copy()
     conf, qids, suggested = [], [], []
     for i, row in enumerate(df.itertuples(index=False)):
         where = {"file": str(path), "row": i + 2}
@@ -611,6 +613,19 @@ def existing_keys(client: Client, project_id: int) -> set[str]:
     return {str((t.data or {}).get("key")) for t in tasks if (t.data or {}).get("key")}
 
 
+def review_queue(suggestions: pd.DataFrame) -> pd.DataFrame:
+    """The rows to review, in queue order: `priority` first where given (coder review order), else
+    least-confident first. Answers a person already coded in the input (`human_codes`) need no review."""
+    review = suggestions[suggestions["route"] == "review"]
+    if "human_codes" in review.columns:
+        review = review[review["human_codes"].fillna("").astype(str).str.strip() == ""]
+    if "priority" in review.columns:  # most report-moving first
+        return review.assign(_p=pd.to_numeric(review["priority"], errors="coerce").fillna(0.0)).sort_values(
+            ["_p", "confidence", "round", "locality", "qid"], ascending=[False, True, True, True, True],
+            kind="stable").drop(columns="_p")
+    return review.sort_values(["confidence", "round", "locality", "qid"], kind="stable")
+
+
 def push(suggestions: pd.DataFrame, codebook: Codebook, project: str | None = None,
          client: Client | None = None, batch_size: int = 50, reset_config: bool = False,
          progress: Callable[[int, int], None] | None = None) -> PushResult:
@@ -623,14 +638,8 @@ def push(suggestions: pd.DataFrame, codebook: Codebook, project: str | None = No
     client = client or Client()
     client.whoami()
     result = PushResult()
-    review = suggestions[suggestions["route"] == "review"]
+    review = review_queue(suggestions)
     result.routed_auto = int((suggestions["route"] == "auto").sum())
-    if "priority" in review.columns:  # most report-moving first
-        review = review.assign(_p=pd.to_numeric(review["priority"], errors="coerce").fillna(0.0)).sort_values(
-            ["_p", "confidence", "round", "locality", "qid"], ascending=[False, True, True, True, True],
-            kind="stable").drop(columns="_p")
-    else:  # least-confident first
-        review = review.sort_values(["confidence", "round", "locality", "qid"], kind="stable")
     plan: list[tuple[Project, list[dict]]] = []
     titles = review["round"].map(lambda r: project_title_for(r, project))
     for title, rows in review.groupby(titles, sort=False):

@@ -153,3 +153,23 @@ def test_status_counts_and_kappa(tmp_path, suggestions, codebook):
         assert k["tasks"] == len(a)
         expected = cohen_kappa_score(a, b) if len(a) >= 2 else float("nan")
         assert k["kappa"] == (None if pd.isna(expected) else pytest.approx(expected))
+
+
+def test_codes_a_person_gave_in_the_input_are_kept_and_not_queued(tmp_path, suggestions, codebook):
+    from coder.review import review_queue
+
+    df = read_suggestions(suggestions, codebook)
+    df["human_codes"] = ""
+    rows = list(df[df["route"] == "review"].itertuples())
+    human = other_code(codebook, rows[0])
+    df.loc[rows[0].Index, "human_codes"] = human
+    auto_row = next(df[(df["route"] == "auto") & (df["text"] != "")].itertuples())
+    df.loc[auto_row.Index, "human_codes"] = other_code(codebook, auto_row)
+    table = build_accepted(df, ReviewStore(tmp_path / "annotations")).set_index(["locality", "qid"])
+    kept = table.loc[(rows[0].locality, rows[0].qid)]
+    assert kept["source"] == "human" and kept["codes"] == human and kept["agreed"] == "no"
+    assert table.loc[(auto_row.locality, auto_row.qid), "source"] == "human", "a model code never replaces it"
+    # the answer a person already coded is not sent to review; the others keep their places
+    queue = review_queue(df)
+    assert (rows[0].locality, rows[0].qid) not in set(zip(queue["locality"], queue["qid"], strict=True))
+    assert len(queue) == len(rows) - 1
