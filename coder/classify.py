@@ -14,6 +14,7 @@ Calibration and thresholds live in `coder.calibrate` and `coder.route`; this mod
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -121,6 +122,13 @@ class CodeClassifier(BaseEstimator):
 
         self.heads_: dict[str, object] = {}
         self.multi_heads_: dict[str, dict[str, object]] = {}
+        with warnings.catch_warnings():
+            # few answers per question is the normal case here, not a sign of a regression target
+            warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
+            self._fit_heads(X, y, T)
+        return self
+
+    def _fit_heads(self, X: Answers, y: np.ndarray, T: sparse.csr_matrix) -> None:
         for qid in sorted(set(X.qids.tolist())):
             rows = np.flatnonzero(X.qids == qid)
             spec = self.spec[str(qid)]
@@ -133,7 +141,6 @@ class CodeClassifier(BaseEstimator):
                 else:
                     self.heads_[str(qid)] = LogisticRegression(C=self.head_C, max_iter=2000, tol=1e-3).fit(
                         X.emb[rows], labels.astype(str))
-        return self
 
     def _stance_of(self, qid: int, codes: str) -> str:
         spec = self.spec[str(qid)]

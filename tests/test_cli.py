@@ -128,3 +128,11 @@ def test_an_empty_model_directory_says_to_train_first(sample_file, tmp_path):
 def test_usage_errors_exit_2_without_a_traceback():
     r = coder("suggest", "--no-such-option")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_training_on_answers_without_codes_says_so(sample_file, tmp_path):
+    uncoded = tmp_path / "uncoded.csv"
+    pd.read_csv(sample_file, dtype=str, keep_default_na=False).assign(codes="").to_csv(uncoded, index=False)
+    r = coder("train", "--data", str(uncoded), "--model-dir", str(tmp_path / "m"))
+    assert r.returncode == 2 and "no row has codes" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "m").exists()

@@ -40,13 +40,14 @@ def stages():
         yield update
 
 
-def _load(data: Path, codebook: Path | None, encoding: str, rounds: list[str] | None = None):
+def _load(data: Path, codebook: Path | None, encoding: str, rounds: list[str] | None = None,
+          require_codes: bool = False):
     from coder.codebook import load_codebook
     from coder.errors import InputError
     from coder.returns import read_returns
 
     cb = load_codebook(codebook)
-    df = read_returns(data, cb, encoding=encoding)
+    df = read_returns(data, cb, encoding=encoding, require_codes=require_codes)
     if rounds:
         missing = [r for r in rounds if r not in set(df["round"])]
         if missing:
@@ -77,7 +78,7 @@ def train(
     from coder import pipeline
     from coder.embed import Embedder
 
-    cb, df = _load(data, codebook, encoding, round_)
+    cb, df = _load(data, codebook, encoding, round_, require_codes=True)
     with stages() as stage:
         model = pipeline.train(df, cb, model_dir, Embedder(embedder),
                                target_precision=target_precision or pipeline.DEFAULT_TARGET,
