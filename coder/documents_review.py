@@ -291,10 +291,7 @@ def _document_record(a: dict, data: dict, proj: review.Project, users: dict[int,
         **codes, **{f"suggested_{f}": v for f, v in suggested.items()},
         "confidence": data.get("confidence", ""), "model_version": str(data.get("model_version", "")),
         "agreed": not changed, "changed": changed,
-        "reviewer": reviewer, "reviewed_at": str(a.get("updated_at") or a.get("created_at") or ""),
-        "comment": comment, "lead_time": a.get("lead_time"),
-        "server": url, "project": proj.title, "project_id": proj.id, "task_id": task_id,
-        "annotation_id": a.get("id"),
+        **review.annotation_provenance(a, proj, url, task_id, reviewer, comment),
     }
     return rec, None
 

@@ -757,12 +757,16 @@ def _review_record(a: dict, data: dict, proj: Project, users: dict[int, str], co
         "source_id": str(data.get("source_id", "")),
         "codes": codes, "suggested": suggested, "confidence": data.get("confidence", ""),
         "model_version": str(data.get("model_version", "")), "agreed": codes == suggested,
-        "reviewer": reviewer, "reviewed_at": str(a.get("updated_at") or a.get("created_at") or ""),
-        "comment": comment, "lead_time": a.get("lead_time"),
-        "server": url, "project": proj.title, "project_id": proj.id, "task_id": task_id,
-        "annotation_id": a.get("id"),
+        **annotation_provenance(a, proj, url, task_id, reviewer, comment),
     }
     return rec, None
+
+
+def annotation_provenance(a: dict, proj: Project, url: str, task_id: int, reviewer: str, comment: str) -> dict:
+    """Who reviewed, when, where: the fields every recorded human decision carries."""
+    return {"reviewer": reviewer, "reviewed_at": str(a.get("updated_at") or a.get("created_at") or ""),
+            "comment": comment, "lead_time": a.get("lead_time"), "server": url, "project": proj.title,
+            "project_id": proj.id, "task_id": task_id, "annotation_id": a.get("id")}
 
 
 def pull(store: str | Path, codebook: Codebook, project: str | None = None,

@@ -225,19 +225,12 @@ def pull_cmd(
     Example:
         coder docs pull --project "coder documents" --store annotations
     """
-    import sys
 
+    from coder.cli.review import echo_pull
     from coder.documents_review import DOCUMENTS_FILE, pull_documents
 
     result, added = pull_documents(store, _load_codebook(codebook), project=project)
-    for problem in result.problems:
-        typer.echo(f"error: {problem}", err=True)
-    typer.echo(f"recorded {added} new document review(s) in {store / DOCUMENTS_FILE} "
-               f"({result.seen - added} already recorded); {result.waiting} document(s) still waiting, "
-               f"{result.skipped} skipped. Project: {', '.join(repr(p) for p in result.projects)}")
-    if result.problems:
-        typer.echo(f"{len(result.problems)} annotation(s) not recorded (see above)", err=True)
-        sys.exit(1)  # not typer.Exit: the app runs with standalone_mode=False
+    echo_pull(result, added, "document review", "document", store / DOCUMENTS_FILE)
 
 
 @docs_app.command("accept")

@@ -148,10 +148,15 @@ def pull_cmd(
 
     cb = _codebook(codebook)
     result, added = review.pull(store, cb, project=project)
+    echo_pull(result, added, "review", "task", store)
+
+
+def echo_pull(result, added: int, what: str, item: str, where: Path) -> None:
+    """What a pull recorded and what is still waiting; exit 1 when some annotations could not be recorded."""
     for problem in result.problems:
         typer.echo(f"error: {problem}", err=True)
-    typer.echo(f"recorded {added} new review(s) in {store} ({result.seen - added} already recorded); "
-               f"{result.waiting} task(s) still waiting, {result.skipped} skipped. Project(s): "
+    typer.echo(f"recorded {added} new {what}(s) in {where} ({result.seen - added} already recorded); "
+               f"{result.waiting} {item}(s) still waiting, {result.skipped} skipped. Project(s): "
                f"{', '.join(repr(p) for p in result.projects)}")
     if result.problems:
         typer.echo(f"{len(result.problems)} annotation(s) not recorded (see above)", err=True)
