@@ -25,7 +25,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from coder.codebook import Codebook
+from coder.codebook import Codebook, format_codes
 
 EPS = 1e-4
 
@@ -232,5 +232,4 @@ def decide(probs: dict[str, float], multi: bool) -> tuple[str, float]:
         return code, float(probs[code])
     chosen = [c for c, p in probs.items() if p >= 0.5] or [max(probs, key=probs.get)]
     conf = float(np.prod([p if c in chosen else 1.0 - p for c, p in probs.items()]))
-    key = sorted(chosen, key=lambda c: (0, int(c)) if c.isdigit() else (1, 0))
-    return ";".join(key), conf
+    return format_codes(chosen), conf

@@ -26,10 +26,14 @@ def pooled_threshold(conf: np.ndarray, correct: np.ndarray, target: float) -> fl
     if len(conf) == 0:
         return NEVER
     values, prec, _ = _precision_curve(np.asarray(conf, float), np.asarray(correct, bool))
-    ok = prec >= target
+    return _open_gate(values, prec >= target)
+
+
+def _open_gate(values: np.ndarray, ok: np.ndarray) -> float:
+    """The lowest threshold reached before the first failure, strictest first: the gate only opens as far
+    as precision holds all the way down."""
     if not ok[0]:
         return NEVER
-    # stop at the first failure: the gate only opens as far as precision holds all the way down
     stop = np.argmin(ok) if not ok.all() else len(ok)
     return float(values[stop - 1])
 
@@ -48,12 +52,7 @@ def choose_thresholds(qids: np.ndarray, conf: np.ndarray, correct: np.ndarray, t
         idx = np.searchsorted(-all_values, -values, side="right") - 1
         pooled_prec = all_prec[np.clip(idx, 0, len(all_prec) - 1)]
         shrunk = (prec * n + prior_strength * pooled_prec) / (n + prior_strength)
-        ok = shrunk >= target
-        if not ok[0]:
-            out[str(q)] = NEVER
-            continue
-        stop = np.argmin(ok) if not ok.all() else len(ok)
-        out[str(q)] = float(values[stop - 1])
+        out[str(q)] = _open_gate(values, shrunk >= target)
     return out
 
 

@@ -187,3 +187,12 @@ def login_label_studio(browser: Browser, base_url: str, email: str, password: st
     }})()""")
     time.sleep(2)
     browser.wait_for("document.readyState === 'complete' && !location.pathname.startsWith('/user/login')", 60)
+
+
+def open_task_page(browser: Browser, base_url: str, email: str, password: str, project_id: int,
+                   task_id: int) -> None:
+    """Log in and open a task's labeling page, waiting until the model's choices are shown ticked."""
+    login_label_studio(browser, base_url, email, password)
+    browser.goto(f"{base_url}/projects/{project_id}/data?task={task_id}")
+    browser.wait_for("document.querySelectorAll('.lsf-choice__checkbox input:checked').length > 0", 90)
+    time.sleep(1)  # let the last choices render

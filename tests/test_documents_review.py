@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from review_browser import Browser, login_label_studio
+from review_browser import Browser, open_task_page
 from review_fixtures import coder
 
 from coder import review
@@ -223,10 +223,7 @@ def test_a_reviewer_sees_the_evidence_and_the_preselected_codes(label_studio, co
     creds = review._credentials_for(Path(label_studio.data_dir))
     pid = review.find_project(review.Client(), project).id
     with Browser() as browser:
-        login_label_studio(browser, label_studio.url, creds["username"], creds["password"])
-        browser.goto(f"{label_studio.url}/projects/{pid}/data?task={task.id}")
-        browser.wait_for("document.querySelectorAll('.lsf-choice__checkbox input:checked').length > 0", 90)
-        time.sleep(1)
+        open_task_page(browser, label_studio.url, creds["username"], creds["password"], pid, task.id)
         checked = browser.evaluate("document.querySelectorAll('.lsf-choice__checkbox input:checked').length")
         page_text = browser.evaluate("document.body.innerText")
         shot = browser.screenshot(tmp_path / "label-studio-document-task.png")

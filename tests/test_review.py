@@ -10,12 +10,11 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from review_browser import Browser, login_label_studio
+from review_browser import Browser, open_task_page
 from review_fixtures import coder, make_suggestions, sign_up_reviewer
 
 from coder import review
@@ -277,10 +276,7 @@ def test_a_reviewer_sees_the_answer_and_the_preselected_code(label_studio, sugge
     expected = [f"{c} - {q.label(c)}" for c in task.data["suggested"].split(";")]
     pid = review.find_project(review.Client(), project).id
     with Browser() as browser:
-        login_label_studio(browser, label_studio.url, creds["username"], creds["password"])
-        browser.goto(f"{label_studio.url}/projects/{pid}/data?task={task.id}")
-        browser.wait_for("document.querySelectorAll('.lsf-choice__checkbox input:checked').length > 0", 90)
-        time.sleep(1)
+        open_task_page(browser, label_studio.url, creds["username"], creds["password"], pid, task.id)
         shot = browser.screenshot(tmp_path / "label-studio-task.png")
         checked = browser.evaluate("[...document.querySelectorAll('.lsf-choice__checkbox')]"
                                    ".filter(l => l.querySelector('input:checked'))"
