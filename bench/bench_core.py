@@ -33,11 +33,11 @@ from sklearn.model_selection import GroupKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coder import pipeline  # noqa: E402
 from coder.codebook import load_codebook  # noqa: E402
-from coder.embed import Embedder, EmbeddingCache  # noqa: E402
-from coder.returns import read_returns  # noqa: E402
-from coder.route import choose_thresholds, route  # noqa: E402
+from coder.model import pipeline  # noqa: E402
+from coder.model.embed import Embedder, EmbeddingCache
+from coder.model.route import choose_thresholds, route
+from coder.returns import read_returns
 
 TARGET = 0.95
 CODER = "coder (shared stance x embedding heads)"
@@ -89,7 +89,7 @@ class TfidfPerQuestion:
 
 def baseline_scores(make, train: pd.DataFrame, test: pd.DataFrame) -> dict:
     """Fit, route with thresholds from grouped held-out predictions on the training data, score on test."""
-    rows = pipeline.training_rows(train)
+    rows = pipeline.training_rows(train, load_codebook().blank_code)
     oof_pred = np.empty(len(rows), dtype=object)
     oof_conf = np.zeros(len(rows))
     for a, b in GroupKFold(5).split(rows, groups=rows["source_id"]):

@@ -35,7 +35,7 @@ ANSWERS = ROOT / "coder" / "data" / "answers.jsonl"
 
 
 def quality(model_dir: Path) -> dict:
-    from coder.documents import train
+    from coder.documents.train import train
 
     t = time.perf_counter()
     manifest = train(DOCS / "labels.csv", ANSWERS, model_dir, evaluate=True)
@@ -84,7 +84,8 @@ def scale(model_dir: Path, n_docs: int, n_pages: int, corpus: Path | None, sampl
         print(f"built {len(man['documents'])} documents, {man['pages']} pages in {dt:.0f} s")
     # A fresh cache: every passage is embedded in this run (the answer bank is not needed to code).
     os.environ["CODER_CACHE_DIR"] = str(work / "cache")
-    from coder.documents import BatchOptions, code_folder, make_embedder
+    from coder.documents.batch import BatchOptions, code_folder
+    from coder.documents.embed import make_embedder
 
     out = work / "coded" / "documents.csv"
     state = {"pages": 0, "t0": time.perf_counter()}

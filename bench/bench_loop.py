@@ -33,13 +33,18 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coder import pipeline  # noqa: E402
-from coder.accept import ACCEPTED_COLUMNS  # noqa: E402
 from coder.codebook import load_codebook  # noqa: E402
-from coder.embed import Embedder  # noqa: E402
-from coder.report import appendix3b, load_report_definitions, prepare  # noqa: E402
-from coder.returns import read_returns, write_csv_atomic  # noqa: E402
-from coder.rounds import drift, order_for_review, read_accepted, retrain  # noqa: E402
+from coder.model import pipeline  # noqa: E402
+from coder.model.embed import Embedder
+from coder.report.definitions import load_report_definitions
+from coder.report.tables import appendix3b, prepare
+from coder.returns import read_returns
+from coder.review.accept import ACCEPTED_COLUMNS
+from coder.rounds.accepted import read_accepted
+from coder.rounds.drift import drift
+from coder.rounds.order import order_for_review
+from coder.rounds.retrain import retrain
+from coder.spreadsheet import write_csv_atomic
 
 TRAIN, NEW = "2013-06", "2014-05"
 
@@ -174,7 +179,7 @@ def main() -> None:
     print("drift, reviewed answers of", NEW, ":", per_round.round(3).to_dict("records"))
 
     if args.audit:
-        from coder.audit import audit
+        from coder.rounds.audit import audit
 
         rng = np.random.default_rng(0)
         coded = old[(old["text"] != "") & (old["codes"] != "NR")]

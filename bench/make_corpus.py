@@ -38,8 +38,8 @@ def source_paragraphs() -> tuple[dict[str, list[list[str]]], list[tuple[int, str
     """Example paragraphs by kind (one list per example), answer texts, and the examples' area names."""
     import pandas as pd
 
-    from coder.extract import extract
-    from coder.passages import page_blocks
+    from coder.documents.extract import extract
+    from coder.documents.passages import page_blocks
 
     labels = pd.read_csv(DOCS / "labels.csv", dtype=str)
     by_type: dict[str, list[list[str]]] = {}

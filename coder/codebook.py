@@ -147,13 +147,19 @@ def format_codes(codes: tuple[str, ...] | list[str]) -> str:
     return ";".join(sorted(codes, key=_code_sort_key))
 
 
-def default_codebook_path() -> Path:
-    """The project's codebook, or the copy shipped in the package when installed elsewhere."""
+def project_file(name: str) -> Path:
+    """A file of the project's codebook folder (codebooks, report definitions, the documents' vocabulary),
+    or the copy shipped in the package when installed elsewhere."""
     for d in (PROJECT_CODEBOOK_DIR, PACKAGED_CODEBOOK_DIR):
-        p = d / "stocktake-2013.yaml"
+        p = d / name
         if p.exists():
             return p
-    raise FileNotFoundError("no default codebook found")
+    raise FileNotFoundError(f"no {name} found in {PROJECT_CODEBOOK_DIR}")
+
+
+def default_codebook_path() -> Path:
+    """The project's codebook, or the copy shipped in the package when installed elsewhere."""
+    return project_file("stocktake-2013.yaml")
 
 
 def read_yaml(path: str | Path, what: str) -> tuple[object, str]:

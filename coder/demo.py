@@ -23,11 +23,12 @@ def run_demo(workdir: str | Path, console: Console | None = None, stage_bar=None
     """Run the demo; returns the paths it wrote and the figures it printed."""
     from contextlib import nullcontext
 
-    from coder import pipeline
-    from coder.accept import accept
-    from coder.embed import Embedder
-    from coder.report import write_report
-    from coder.returns import read_returns, write_csv_atomic
+    from coder.model import pipeline
+    from coder.model.embed import Embedder
+    from coder.report.build import write_report
+    from coder.returns import read_returns
+    from coder.review.accept import accept
+    from coder.spreadsheet import write_csv_atomic
 
     console = console or Console()
     workdir = Path(workdir)

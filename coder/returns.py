@@ -227,11 +227,3 @@ def to_wide(long: pd.DataFrame) -> pd.DataFrame:
         parts.append(text[q].rename(f"Q{q}"))
         parts.append(codes[q].rename(f"Q{q}_code"))
     return pd.concat(parts, axis=1).reset_index().fillna("")
-
-
-def write_csv_atomic(df: pd.DataFrame, path: str | Path) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
-    from coder.files import atomic_path
-
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from coder.codebook import Codebook, format_codes
-from coder.returns import read_returns, write_csv_atomic
+from coder.returns import read_returns
+from coder.spreadsheet import write_csv_atomic
 
 MODEL_VERSION = "fixture-hand-codes"
 

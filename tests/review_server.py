@@ -14,12 +14,13 @@ import time
 
 import pytest
 
-from coder import review
+from coder.labelstudio.server import port_is_free, start_server, stop_server
+from coder.labelstudio.state import venv_dir
 
 
 def _free_port(start: int) -> int:
     for port in range(start, start + 200):
-        if review.port_is_free(port):
+        if port_is_free(port):
             return port
     raise RuntimeError("no free port")
 
@@ -31,19 +32,19 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory):
         pytest.skip("CODER_SKIP_LABEL_STUDIO=1")
     names = ("CODER_HOME", "CODER_LABEL_STUDIO_VENV", "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")
     saved = {k: os.environ.get(k) for k in names}
-    venv = review.venv_dir()  # the user's Label Studio install is reused: it takes ~2 minutes to make
+    venv = venv_dir()  # the user's Label Studio install is reused: it takes ~2 minutes to make
     home = tmp_path_factory.mktemp("coder-home")
     os.environ.update({"CODER_HOME": str(home), "CODER_LABEL_STUDIO_VENV": str(venv)})
     os.environ.pop("LABEL_STUDIO_URL", None)
     os.environ.pop("LABEL_STUDIO_API_KEY", None)
     port = _free_port(18080)
     t0 = time.time()
-    info = review.start_server(port=port, data_dir=home / "ls-data", echo=lambda m: print(m, file=sys.stderr))
+    info = start_server(port=port, data_dir=home / "ls-data", echo=lambda m: print(m, file=sys.stderr))
     print(f"Label Studio up in {time.time() - t0:.0f} s", file=sys.stderr)
     try:
         yield info
     finally:
-        review.stop_server(echo=lambda m: None)
+        stop_server(echo=lambda m: None)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 from review_fixtures import make_suggestions
 
-from coder.accept import ReviewStore, agreement, build_accepted, review_status
 from coder.errors import InputError
 from coder.returns import read_returns, read_table
-from coder.review import read_suggestions
+from coder.review.accept import build_accepted
+from coder.review.status import agreement, review_status
+from coder.review.store import ReviewStore
+from coder.suggestions import read_suggestions
 
 
 @pytest.fixture
@@ -156,7 +158,7 @@ def test_status_counts_and_kappa(tmp_path, suggestions, codebook):
 
 
 def test_codes_a_person_gave_in_the_input_are_kept_and_not_queued(tmp_path, suggestions, codebook):
-    from coder.review import review_queue
+    from coder.review.push import review_queue
 
     df = read_suggestions(suggestions, codebook)
     df["human_codes"] = ""

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import yaml
 
-from coder import pipeline
-from coder.calibrate import expected_calibration_error
-from coder.classify import Answers, CodeClassifier, codebook_spec, decide
 from coder.codebook import load_codebook
-from coder.embed import Embedder
 from coder.errors import InputError
+from coder.model import pipeline
+from coder.model.calibrate import expected_calibration_error
+from coder.model.classify import Answers, CodeClassifier, codebook_spec, decide
+from coder.model.embed import Embedder, text_key
+from coder.model.route import NEVER, choose_thresholds, pooled_threshold, route
 from coder.returns import read_returns
-from coder.route import NEVER, choose_thresholds, pooled_threshold, route
 
 SAMPLE_QIDS = [2, 5, 13, 17, 21, 47]  # Q2 takes several codes
 
@@ -134,6 +134,6 @@ def test_embeddings_are_cached_by_model_and_text(embedder):
     a = embedder.encode(texts)
     assert a.shape == (3, 384) and np.allclose(a[0], a[2])
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
-    cached = embedder.cache.get(embedder.fingerprint, [__import__("coder.embed").embed.text_key(t) for t in texts])
+    cached = embedder.cache.get(embedder.fingerprint, [text_key(t) for t in texts])
     assert len(cached) == 2
     assert np.allclose(embedder.encode(texts[:1]), a[:1])

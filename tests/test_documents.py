@@ -16,20 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coder.documents import (
-    CSV_COLUMNS,
-    BatchOptions,
-    code_folder,
-    label_config,
-    label_studio_tasks,
-    load_model,
-    review_rows,
-    search,
-    train,
-)
+from coder.documents.batch import CSV_COLUMNS, BatchOptions, code_folder
+from coder.documents.extract import DocumentError, extract, extract_bytes, list_documents
+from coder.documents.passages import split_passages
+from coder.documents.review import document_tasks, label_config, read_coded
+from coder.documents.search import search
+from coder.documents.train import load_model, train
 from coder.errors import InputError
-from coder.extract import DocumentError, extract, extract_bytes, list_documents
-from coder.passages import split_passages
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "coder" / "data" / "documents"
@@ -329,23 +322,22 @@ def test_search_finds_passages_with_file_and_page(coded, model_dir):
     assert {"file", "page", "text", "score"} <= set(hits[0])
 
 
-def test_review_rows_and_label_studio_tasks(coded, codebook):
+def test_review_tasks_carry_evidence_and_preselected_codes(coded, codebook):
     _, out = coded
-    details = out.with_suffix(".json")
-    rows = review_rows(details, only_review=False)
-    assert set(rows["field"]) == {"doc_type", "sections", "questions", "priorities"}
-    assert rows["evidence"].str.len().min() > 0
-    tasks = label_studio_tasks(details, only_review=False)
+    details = read_coded(out)
+    for d in details["documents"]:  # every document routed to review, to see all of them as tasks
+        d["route"] = "review"
+    tasks = document_tasks(details, codebook)
     assert len(tasks) == 24
     pred = tasks[0]["predictions"][0]
     assert {r["from_name"] for r in pred["result"]} >= {"doc_type", "questions"} and 0 <= pred["score"] <= 1
-    assert "[p. " in tasks[0]["data"]["text"]
+    assert "[p. " in tasks[0]["data"]["text"] and "->" in tasks[0]["data"]["text"]
     assert len({t["data"]["key"] for t in tasks}) == 24
     assert [t["data"]["confidence"] for t in tasks] == sorted(t["data"]["confidence"] for t in tasks)
-    config = label_config(codebook)
+    config = label_config(codebook)  # the config `coder docs push` creates the project with
     for r in pred["result"]:
         for choice in r["value"]["choices"]:
-            assert f'<Choice value="{choice}"/>' in config
+            assert f'alias="{choice}"' in config
 
 
 def test_cli_train_code_search(tmp_path, small_answers):

@@ -17,10 +17,15 @@ import pytest
 from review_browser import Browser, open_task_page
 from review_fixtures import coder
 
-from coder import review
-from coder.documents import DOC_TYPES, BatchOptions, code_folder, train
-from coder.documents_review import DOCUMENTS_FILE, FIELDS, DocumentReviewStore, label_config
+from coder.documents.batch import BatchOptions, code_folder
+from coder.documents.review import DOCUMENTS_FILE, FIELDS, document_store, label_config
+from coder.documents.train import train
+from coder.documents.vocab import DOC_TYPES
+from coder.labelstudio.client import Client
+from coder.labelstudio.projects import find_project, projects_with_marker
+from coder.labelstudio.state import credentials_for
 from coder.returns import read_table
+from coder.review.tasks import CONFIG_MARKER
 
 pytest_plugins = ["review_server"]
 
@@ -74,8 +79,8 @@ def details(coded: Path) -> dict[str, dict]:
 
 
 def tasks_of(project: str) -> list:
-    client = review.Client()
-    pid = review.find_project(client, project).id
+    client = Client()
+    pid = find_project(client, project).id
     return sorted(client.ls.tasks.list(project=pid, fields="all"), key=lambda t: t.id)
 
 
@@ -86,7 +91,7 @@ def annotate(task, change: dict[str, list[str]] | None = None) -> None:
     for name, choices in (change or {}).items():
         result = [r for r in result if r["from_name"] != name]
         result.append({"from_name": name, "to_name": "text", "type": "choices", "value": {"choices": choices}})
-    review.Client().ls.annotations.create(id=task.id, result=result, parent_prediction=pred.id, lead_time=12.5)
+    Client().ls.annotations.create(id=task.id, result=result, parent_prediction=pred.id, lead_time=12.5)
 
 
 def push(coded: Path, project: str, *extra: str):
@@ -135,7 +140,7 @@ def test_documents_review_loop(label_studio, coded, codebook, tmp_path):
     r = coder("docs", "pull", "--project", project, "--store", str(store))
     assert r.returncode == 0, r.stderr
     assert "recorded 2 new document review(s)" in r.stdout and "0 document(s) still waiting" in r.stdout
-    recs = {x["sha256"]: x for x in DocumentReviewStore(store).records()}
+    recs = {x["sha256"]: x for x in document_store(store).records()}
     assert (store / DOCUMENTS_FILE).exists() and not (store / "reviews.jsonl").exists()
     k, c = recs[keep.data["sha256"]], recs[change.data["sha256"]]
     assert (k["agreed"], k["changed"], k["reviewer"]) == (True, [], label_studio.username)
@@ -168,10 +173,10 @@ def test_documents_review_loop(label_studio, coded, codebook, tmp_path):
     assert len(tasks_of(project)) == 2
     r = coder("docs", "pull", "--project", project, "--store", str(store))
     assert r.returncode == 0 and "recorded 0 new document review(s)" in r.stdout and "(2 already" in r.stdout
-    assert len(DocumentReviewStore(store).records()) == 2
+    assert len(document_store(store).records()) == 2
 
     # The answers' queue never takes the documents project for one of its own.
-    assert project not in [p.title for p in review.coder_projects(review.Client())]
+    assert project not in [p.title for p in projects_with_marker(Client(), CONFIG_MARKER)]
 
 
 def test_a_human_document_code_survives_a_later_model_run(label_studio, coded, tmp_path):
@@ -198,8 +203,8 @@ def test_a_human_document_code_survives_a_later_model_run(label_studio, coded, t
 def test_hand_edited_documents_config_is_reported(label_studio, coded, codebook):
     project = "documents edited"
     assert push(coded, project).returncode == 0
-    client = review.Client()
-    pid = review.find_project(client, project).id
+    client = Client()
+    pid = find_project(client, project).id
     client.ls.projects.update(id=pid, label_config=label_config(codebook).replace(
         'name="doc_type" toName="text" choice="single"', 'name="doc_type" toName="text" choice="multiple"'))
 
@@ -220,8 +225,8 @@ def test_a_reviewer_sees_the_evidence_and_the_preselected_codes(label_studio, co
     task = tasks_of(project)[0]
     pred = [x if isinstance(x, dict) else x.model_dump() for x in task.predictions[0].result]
     n_expected = sum(len(r["value"]["choices"]) for r in pred)
-    creds = review._credentials_for(Path(label_studio.data_dir))
-    pid = review.find_project(review.Client(), project).id
+    creds = credentials_for(Path(label_studio.data_dir))
+    pid = find_project(Client(), project).id
     with Browser() as browser:
         open_task_page(browser, label_studio.url, creds["username"], creds["password"], pid, task.id)
         checked = browser.evaluate("document.querySelectorAll('.lsf-choice__checkbox input:checked').length")

@@ -14,20 +14,12 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from coder.errors import InputError
-from coder.proforma import build_proformas
-from coder.report import (
-    NATIONAL,
-    appendix3b,
-    appendix4,
-    compare_tables,
-    load_report_definitions,
-    prepare,
-    read_coded,
-    safe_cell,
-    write_report,
-    write_safe_csv,
-)
-from coder.returns import read_returns, write_csv_atomic
+from coder.report.build import write_report
+from coder.report.definitions import load_report_definitions
+from coder.report.proforma import build_proformas
+from coder.report.tables import NATIONAL, appendix3b, appendix4, compare_tables, prepare, read_coded
+from coder.returns import read_returns
+from coder.spreadsheet import safe_cell, write_csv_atomic, write_safe_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path(__file__).resolve().parent / "reference"

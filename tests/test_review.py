@@ -17,11 +17,18 @@ import pytest
 from review_browser import Browser, open_task_page
 from review_fixtures import coder, make_suggestions, sign_up_reviewer
 
-from coder import review
-from coder.accept import ReviewStore, review_status
 from coder.codebook import format_codes
 from coder.errors import InputError
+from coder.labelstudio.client import Client, invite_url
+from coder.labelstudio.projects import find_project
+from coder.labelstudio.server import start_server, stop_server
+from coder.labelstudio.state import connection, credentials_for, state_dir
 from coder.returns import read_returns, read_table
+from coder.review import push as push_lib
+from coder.review.status import review_status
+from coder.review.store import ReviewStore
+from coder.review.tasks import labeling_config
+from coder.suggestions import read_suggestions
 
 # The session's server (fixture `label_studio`) lives in review_server, shared with test_documents_review.py:
 # as a plugin it is one fixture, so one server per session whichever of the files run.
@@ -43,14 +50,14 @@ def push(suggestions: Path, project: str, store: Path) -> subprocess.CompletedPr
 
 
 def tasks_of(project: str) -> list:
-    client = review.Client()
-    pid = review.find_project(client, project).id
+    client = Client()
+    pid = find_project(client, project).id
     return list(client.ls.tasks.list(project=pid, fields="all"))
 
 
 def annotate(task, codes: list[str], api_key: str | None = None, cancelled: bool = False) -> None:
     """Submit a review through the API as the labeling page does: the prediction's choice, kept or changed."""
-    client = review.Client(api_key=api_key) if api_key else review.Client()
+    client = Client(api_key=api_key) if api_key else Client()
     pred = task.predictions[0]
     item = dict(pred.result[0] if isinstance(pred.result[0], dict) else pred.result[0].model_dump())
     item["value"] = {"choices": codes}
@@ -172,9 +179,9 @@ def test_wrong_api_key_is_one_clear_line(label_studio, suggestions, tmp_path):
 
 
 def test_the_api_key_is_kept_private_and_never_printed(label_studio):
-    creds = review.state_dir() / "credentials.json"
+    creds = state_dir() / "credentials.json"
     assert creds.stat().st_mode & 0o777 == 0o600
-    token = review.connection()[1]
+    token = connection()[1]
     assert token and token in creds.read_text()
     log = Path(label_studio.log).read_text(errors="replace")
     assert token not in log
@@ -200,9 +207,9 @@ def test_hand_edited_config_is_reported(label_studio, suggestions, codebook, tmp
     args = ["review", "push", "--suggestions", str(suggestions), "--project", project,
             "--store", str(tmp_path)]
     assert coder(*args).returncode == 0
-    client = review.Client()
-    pid = review.find_project(client, project).id
-    edited = review.labeling_config(codebook).replace('choice="single"', 'choice="multiple"')
+    client = Client()
+    pid = find_project(client, project).id
+    edited = labeling_config(codebook).replace('choice="single"', 'choice="multiple"')
     client.ls.projects.update(id=pid, label_config=edited)
 
     r = coder(*args)
@@ -212,7 +219,7 @@ def test_hand_edited_config_is_reported(label_studio, suggestions, codebook, tmp
     r = coder(*args, "--reset-config")
     assert r.returncode == 0, r.stderr
     assert "pushed 0 new task(s)" in r.stdout
-    assert client.ls.projects.get(id=pid).label_config.strip() == review.labeling_config(codebook).strip()
+    assert client.ls.projects.get(id=pid).label_config.strip() == labeling_config(codebook).strip()
 
 
 def test_a_code_not_in_the_codebook_is_reported_not_recorded(label_studio, suggestions, codebook, tmp_path):
@@ -238,7 +245,7 @@ def test_two_reviewers_give_kappa_per_question(label_studio, suggestions, codebo
 
     project, store = "two-reviewers", tmp_path / "annotations"
     assert push(suggestions, project, store).returncode == 0
-    second_key = sign_up_reviewer(review.invite_url(), "second.reviewer@coder.local", "second-Reviewer-pw-1")
+    second_key = sign_up_reviewer(invite_url(), "second.reviewer@coder.local", "second-Reviewer-pw-1")
     tasks = sorted(tasks_of(project), key=lambda t: (t.data["qid"], t.id))
     qid = pd.Series([t.data["qid"] for t in tasks]).value_counts().index[0]
     same_q = [t for t in tasks if t.data["qid"] == qid][:3]
@@ -271,10 +278,10 @@ def test_a_reviewer_sees_the_answer_and_the_preselected_code(label_studio, sugge
     project = "browser"
     assert push(suggestions, project, tmp_path).returncode == 0
     task = min(tasks_of(project), key=lambda t: t.id)  # the first task in the queue
-    creds = review._credentials_for(Path(label_studio.data_dir))
+    creds = credentials_for(Path(label_studio.data_dir))
     q = codebook.question(task.data["qid"])
     expected = [f"{c} - {q.label(c)}" for c in task.data["suggested"].split(";")]
-    pid = review.find_project(review.Client(), project).id
+    pid = find_project(Client(), project).id
     with Browser() as browser:
         open_task_page(browser, label_studio.url, creds["username"], creds["password"], pid, task.id)
         shot = browser.screenshot(tmp_path / "label-studio-task.png")
@@ -293,22 +300,22 @@ def test_a_reviewer_sees_the_answer_and_the_preselected_code(label_studio, sugge
 def test_an_interrupted_push_finishes_on_rerun_without_duplicates(label_studio, suggestions, codebook):
     """The server dies mid-push (stopped after the first batch); started again, the same push completes."""
     project = "interrupted"
-    df = review.read_suggestions(suggestions, codebook)
+    df = read_suggestions(suggestions, codebook)
     n_review = int((df["route"] == "review").sum())
     stopped = []
 
     def stop_after_first_batch(done: int, total: int) -> None:
         if done and not stopped:
             stopped.append(done)
-            review.stop_server(echo=lambda m: None)
+            stop_server(echo=lambda m: None)
 
     with pytest.raises(InputError, match="not running|stopped answering"):
-        review.push(df, codebook, project=project, batch_size=10, progress=stop_after_first_batch)
+        push_lib.push(df, codebook, project=project, batch_size=10, progress=stop_after_first_batch)
     assert stopped == [10]
-    review.start_server(port=label_studio.port, data_dir=label_studio.data_dir, echo=lambda m: None)
+    start_server(port=label_studio.port, data_dir=label_studio.data_dir, echo=lambda m: None)
     assert len(tasks_of(project)) == 10
 
-    result = review.push(df, codebook, project=project, batch_size=10)
+    result = push_lib.push(df, codebook, project=project, batch_size=10)
     assert (result.added, result.already) == (n_review - 10, 10)
     keys = [t.data["key"] for t in tasks_of(project)]
     assert len(keys) == n_review == len(set(keys))

@@ -12,26 +12,21 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from coder import pipeline
-from coder.audit import AUDIT_COLUMNS, audit, find_issues
 from coder.cli import app
-from coder.embed import Embedder
-from coder.guarantee import ltt_threshold, ltt_thresholds, min_testable, pvalue
-from coder.modelstore import read_registry, set_current
-from coder.report import load_report_definitions
-from coder.returns import read_returns, write_csv_atomic
-from coder.review import read_suggestions
-from coder.rounds import (
-    drift,
-    holdout_split,
-    list_models,
-    order_for_review,
-    read_accepted,
-    report_impact,
-    retrain,
-    retraining_data,
-)
-from coder.route import NEVER, pooled_threshold
+from coder.model import pipeline
+from coder.model.embed import Embedder
+from coder.model.guarantee import ltt_threshold, ltt_thresholds, min_testable, pvalue
+from coder.model.route import NEVER, pooled_threshold
+from coder.model.store import read_registry, set_current
+from coder.report.definitions import load_report_definitions
+from coder.returns import read_returns
+from coder.rounds.accepted import read_accepted, retraining_data
+from coder.rounds.audit import AUDIT_COLUMNS, audit, find_issues
+from coder.rounds.drift import drift
+from coder.rounds.order import order_for_review, report_impact
+from coder.rounds.retrain import holdout_split, list_models, retrain
+from coder.spreadsheet import write_csv_atomic
+from coder.suggestions import read_suggestions
 
 QUESTIONS = [5, 13, 17, 22, 31, 47]  # all on Appendix 3b lines; single-code
 
@@ -160,7 +155,7 @@ def test_retrain_promotes_a_model_that_is_not_worse_and_records_it(loop, codeboo
     assert entry["comparison"]["n_heldout"] == c.n_heldout > 0
     if res.promoted:  # refitted on everything, the held-out answers included
         assert res.model.manifest["n_train"] > pipeline.training_rows(
-            acc[(acc["source"] == "") & (acc["codes"] != "")]).shape[0]
+            acc[(acc["source"] == "") & (acc["codes"] != "")], "NR").shape[0]
         assert res.model.manifest["rounds"] == ["2013-06", "2014-05"]
     loop["v2"] = res.version
 
@@ -193,7 +188,7 @@ def test_models_lists_versions_and_use_rolls_back(loop):
     assert bad.exit_code != 0
 
 
-def test_suggest_prints_the_guarantee(loop, tmp_path):
+def test_suggest_prints_the_guarantee(loop, tmp_path, codebook):
     ltt = [v["version"] for v in read_registry(loop["models"])["versions"] if v.get("threshold_method") == "ltt"]
     set_current(loop["models"], ltt[-1])  # a version retrain made, with Learn-then-Test thresholds
     data = tmp_path / "new.csv"
@@ -202,7 +197,7 @@ def test_suggest_prints_the_guarantee(loop, tmp_path):
     result = CliRunner().invoke(app, ["suggest", "--data", str(data), "--model-dir", str(loop["models"]),
                                       "--out", str(out)])
     assert result.exit_code == 0, result.output
-    manifest = pipeline.open_model(loop["models"], None).manifest
+    manifest = pipeline.open_model(loop["models"], codebook).manifest
     assert manifest["threshold_method"] == "ltt" and manifest["guarantee"]["delta"] == 0.1
     target = manifest["guarantee"]["target"]  # retrain kept v1's target precision
     assert f"precision >= {target:.2f} with probability >= 0.90 (Learn-then-Test" in result.output

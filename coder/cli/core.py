@@ -1,48 +1,31 @@
-"""train / suggest / evaluate / demo: thin commands over coder.pipeline."""
+"""train / suggest / evaluate / demo: thin commands over coder.model.pipeline."""
 
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from coder.cli.options import (
+    CodebookOpt,
+    DataOpt,
+    EncodingOpt,
+    ModelDirOpt,
+    TargetOpt,
+    console,
+    load_codebook,
+    progress,
+)
 from coder.display import frame_table, metrics_table
-
-console = Console(stderr=True)
-
-DataOpt = Annotated[Path, typer.Option("--data", help="Returns file: long or wide form, CSV or XLSX.")]
-ModelDirOpt = Annotated[Path, typer.Option("--model-dir", help="Model directory (versions + registry.json).")]
-CodebookOpt = Annotated[Path | None, typer.Option(
-    "--codebook", help="Codebook YAML (default: the project's codebook/stocktake-2013.yaml).")]
-EncodingOpt = Annotated[str, typer.Option("--encoding", help="Text encoding of CSV input (e.g. cp1252).")]
-TargetOpt = Annotated[float | None, typer.Option(
-    "--target-precision", min=0.5, max=0.999, help="Precision auto-coded answers must reach (default 0.95).")]
-
-
-@contextmanager
-def stages():
-    """A rich progress bar fed by the library's (stage, done, total) callbacks."""
-    with Progress(TextColumn("{task.description:<15}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
-        tasks: dict[str, int] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
-        yield update
+from coder.model.embed import DEFAULT_EMBEDDER
 
 
 def _load(data: Path, codebook: Path | None, encoding: str, rounds: list[str] | None = None,
           require_codes: bool = False):
-    from coder.codebook import load_codebook
     from coder.errors import InputError
     from coder.returns import read_returns
 
@@ -62,7 +45,7 @@ def train(
     model_dir: ModelDirOpt,
     round_: Annotated[list[str] | None, typer.Option("--round", help="Train on these rounds only.")] = None,
     embedder: Annotated[str, typer.Option(help="sentence-transformers model: name or local path.")] =
-    "all-MiniLM-L6-v2",
+    DEFAULT_EMBEDDER,
     target_precision: TargetOpt = None,
     threshold_method: Annotated[str, typer.Option(
         help="shrunk: aim at the target precision (more auto-coded); ltt: guarantee it with probability "
@@ -75,11 +58,11 @@ def train(
     Example:
         coder train --data coder/data/returns.csv --round 2013-06 --model-dir models/
     """
-    from coder import pipeline
-    from coder.embed import Embedder
+    from coder.model import pipeline
+    from coder.model.embed import Embedder
 
     cb, df = _load(data, codebook, encoding, round_, require_codes=True)
-    with stages() as stage:
+    with progress() as stage:
         model = pipeline.train(df, cb, model_dir, Embedder(embedder),
                                target_precision=target_precision or pipeline.DEFAULT_TARGET,
                                threshold_method=threshold_method, stage=stage)
@@ -101,16 +84,16 @@ def suggest(
     Example:
         coder suggest --data coder/data/returns.csv --model-dir models/ --out suggestions.csv
     """
-    from coder import pipeline
-    from coder.returns import write_csv_atomic
+    from coder.model import pipeline
+    from coder.spreadsheet import write_csv_atomic
 
     cb, df = _load(data, codebook, encoding)
     model = pipeline.open_model(model_dir, cb)
-    with stages() as stage:
+    with progress() as stage:
         s = pipeline.suggest(df, model, target_precision=target_precision, stage=stage)
     write_csv_atomic(s, out)
     console.print(summary_table(s, model, target_precision))
-    from coder.guarantee import describe
+    from coder.model.guarantee import describe
 
     if line := describe(model.manifest, target_precision):
         typer.echo(line)
@@ -119,7 +102,7 @@ def suggest(
 
 def summary_table(s, model, target_precision: float | None) -> Table:
     """How many answers are auto-coded and how many go to review, per round, with the expected precision."""
-    from coder.pipeline import route_summary
+    from coder.model.pipeline import route_summary
 
     target = target_precision or model.manifest.get("target_precision", 0.95)
     return frame_table(route_summary(s), f"model {model.version}, target precision {target:.2f}")
@@ -138,7 +121,7 @@ def evaluate(
     Example:
         coder evaluate --data coder/data/returns.csv --model-dir models/ --json
     """
-    from coder import pipeline
+    from coder.model import pipeline
 
     cb, df = _load(data, codebook, encoding)
     model = pipeline.open_model(model_dir, cb)
@@ -159,7 +142,7 @@ def demo(
     """
     from coder.demo import run_demo
 
-    run_demo(workdir, console=console, stage_bar=stages)
+    run_demo(workdir, console=console, stage_bar=progress)
 
 
 def register(app: typer.Typer) -> None:

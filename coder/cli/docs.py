@@ -1,8 +1,7 @@
 """`coder docs ...`: train on labelled documents, batch-code a folder of documents, search their passages,
 and send low-confidence documents through the Label Studio review queue (push, pull, accept).
 
-Thin commands over coder.documents and coder.documents_review (which reuses coder.review's client and
-project checks).
+Thin commands over coder.documents (whose review module shares coder.labelstudio with the answers' queue).
 """
 
 from __future__ import annotations
@@ -12,6 +11,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from coder.cli.options import (
+    CodebookOpt,
+    ModelDirOpt,
+    ProjectOpt,
+    ResetConfigOpt,
+    StoreOpt,
+    echo_pull,
+    load_codebook,
+    progress,
+)
+from coder.documents.embed import DEFAULT_DOCUMENT_EMBEDDER
 
 docs_app = typer.Typer(help="Auto-code good-practice documents (type, sections, questions, priorities).",
                        no_args_is_help=True)
@@ -34,12 +45,11 @@ def _rate_columns(state: dict):
 def train_cmd(
     labels: Annotated[Path, typer.Option("--labels", help="labels.csv beside the labelled documents.")],
     answers: Annotated[Path, typer.Option("--answers", help="Answer bank JSONL ({slot,qid,codes,text}).")],
-    model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to save the model and its manifest.")],
-    codebook: Annotated[Path | None, typer.Option("--codebook",
-                                                  help="Codebook YAML (default: the project's).")] = None,
+    model_dir: ModelDirOpt,
+    codebook: CodebookOpt = None,
     embedder: Annotated[str, typer.Option(
         "--embedder", help="Sentence embedder; NAME:int8 is the same model quantised (faster).")
-    ] = "all-MiniLM-L6-v2:int8",
+    ] = DEFAULT_DOCUMENT_EMBEDDER,
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip the leave-one-out figures.")] = False,
 ) -> None:
     """Learn document codes from labelled documents and the answer bank; report leave-one-out figures.
@@ -49,22 +59,13 @@ def train_cmd(
             --model-dir models/docs
     """
     from rich.console import Console
-    from rich.progress import Progress
 
-    from coder.codebook import load_codebook
-    from coder.documents import train
+    from coder.documents.train import train
 
-    cb = load_codebook(codebook) if codebook else None
-    with Progress(transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(f"embedding {what}", total=total)
-            bar.update(tasks[what], completed=done, total=total)
-
-        manifest = train(labels, answers, model_dir, codebook=cb, embedder_name=embedder,
-                         evaluate=not no_eval, progress=progress)
+    with progress(transient=True) as stage:
+        manifest = train(labels, answers, model_dir, codebook=load_codebook(codebook), embedder_name=embedder,
+                         evaluate=not no_eval, progress=lambda what, done, total: stage(f"embedding {what}",
+                                                                                          done, total))
     con = Console()
     con.print(f"model {manifest['model_version']} saved in {model_dir} "
               f"({manifest['labelled_documents']} labelled documents, {manifest['answers']} answers)")
@@ -82,7 +83,7 @@ def train_cmd(
 @docs_app.command("code")
 def code_cmd(
     input_dir: Annotated[Path, typer.Option("--input", help="Folder of PDF, DOCX, TXT, MD, HTML documents.")],
-    model_dir: Annotated[Path, typer.Option("--model-dir", help="A model made by `coder docs train`.")],
+    model_dir: ModelDirOpt,
     out: Annotated[Path, typer.Option("--out", help="CSV to write (a .json with evidence beside it).")],
     review_below: Annotated[float, typer.Option("--review-below",
                                                 help="Route to review below this confidence.")] = 0.65,
@@ -102,33 +103,25 @@ def code_cmd(
         coder docs code --input incoming/ --model-dir models/docs --out coded/documents.csv
     """
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
-    from coder.documents import BatchOptions, code_folder, remember_index
+    from coder.documents.batch import BatchOptions, code_folder, remember_index
 
-    state = {"t0": time.perf_counter(), "docs": 0, "pages": 0, "errors": 0}
+    state = {"t0": time.perf_counter(), "docs": 0, "pages": 0, "errors": 0, "done": 0, "total": None}
     opts = BatchOptions(max_bytes=int(max_mb * 2**20), max_pages=max_pages, review_below=review_below,
                         workers=workers)
-    with Progress(TextColumn("[bold]coding documents"), BarColumn(), MofNCompleteColumn(),
-                  _rate_columns(state), TimeElapsedColumn(), TimeRemainingColumn()) as bar:
-        task = bar.add_task("docs", total=None)
+    with progress(_rate_columns(state)) as stage:
 
         def on_start(total: int, done: int) -> None:
-            bar.update(task, total=total)
+            state["total"] = total
+            stage("coding documents", 0, total)
 
         def on_document(rec: dict) -> None:
             if not rec.get("skipped"):
                 state["docs"] += 1
                 state["pages"] += rec.get("pages", 0)
                 state["errors"] += rec.get("status") != "ok"
-            bar.advance(task)
+            state["done"] += 1
+            stage("coding documents", state["done"], state["total"])
 
         summary = code_folder(input_dir, model_dir, out, options=opts, on_start=on_start,
                               on_document=on_document)
@@ -145,7 +138,7 @@ def code_cmd(
 @docs_app.command("search")
 def search_cmd(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
-    model_dir: Annotated[Path, typer.Option("--model-dir", help="The model the documents were coded with.")],
+    model_dir: ModelDirOpt,
     index: Annotated[Path | None, typer.Option(
         "--index", help="An .index.json written by `coder docs code` (default: the last one coded with "
                         "this model).")] = None,
@@ -158,7 +151,7 @@ def search_cmd(
     """
     from rich.console import Console
 
-    from coder.documents import search
+    from coder.documents.search import search
 
     con = Console()
     for hit in search(query, model_dir, index=index, k=k):
@@ -167,25 +160,12 @@ def search_cmd(
 
 
 Coded = Annotated[Path, typer.Option("--coded", help="CSV written by `coder docs code` (its .json beside it).")]
-Project = Annotated[str | None, typer.Option("--project", help="Label Studio project title "
-                                                                "(default: 'coder documents').")]
-Store = Annotated[Path, typer.Option("--store", help="Folder of human decisions (documents.jsonl).")]
-CodebookOpt = Annotated[Path | None, typer.Option("--codebook", help="Codebook YAML (default: the project's).")]
-
-
-def _load_codebook(path: Path | None):
-    from coder.codebook import load_codebook
-
-    return load_codebook(path) if path else load_codebook()
-
-
 @docs_app.command("push")
 def push_cmd(
     coded: Coded,
-    project: Project = None,
+    project: ProjectOpt = None,
     codebook: CodebookOpt = None,
-    reset_config: Annotated[bool, typer.Option(
-        "--reset-config", help="Replace a labeling config edited by hand with coder's own.")] = False,
+    reset_config: ResetConfigOpt = False,
 ) -> None:
     """Queue every document routed to `review` as a Label Studio task, least-confident first.
 
@@ -195,15 +175,12 @@ def push_cmd(
     Example:
         coder docs push --coded coded/documents.csv --project "coder documents"
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from coder.documents.review import push_documents
 
-    from coder.documents_review import push_documents
-
-    cb = _load_codebook(codebook)
-    with Progress(TextColumn("pushing documents"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
-        task = bar.add_task("push", total=None)
+    cb = load_codebook(codebook)
+    with progress(transient=True) as stage:
         result = push_documents(coded, cb, project=project, reset_config=reset_config,
-                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                progress=lambda done, total: stage("pushing documents", done, total))
     for title in result.created:
         typer.echo(f"created project {title!r}")
     projects = ", ".join(f"{t!r} (id {i})" for t, i in result.projects.items())
@@ -213,8 +190,8 @@ def push_cmd(
 
 @docs_app.command("pull")
 def pull_cmd(
-    project: Project = None,
-    store: Store = Path("annotations"),
+    project: ProjectOpt = None,
+    store: StoreOpt = Path("annotations"),
     codebook: CodebookOpt = None,
 ) -> None:
     """Record completed document reviews in the store: who, when, codes, agreed with the suggestion.
@@ -225,11 +202,9 @@ def pull_cmd(
     Example:
         coder docs pull --project "coder documents" --store annotations
     """
+    from coder.documents.review import DOCUMENTS_FILE, pull_documents
 
-    from coder.cli.review import echo_pull
-    from coder.documents_review import DOCUMENTS_FILE, pull_documents
-
-    result, added = pull_documents(store, _load_codebook(codebook), project=project)
+    result, added = pull_documents(store, load_codebook(codebook), project=project)
     echo_pull(result, added, "document review", "document", store / DOCUMENTS_FILE)
 
 
@@ -237,7 +212,7 @@ def pull_cmd(
 def accept_cmd(
     coded: Coded,
     out: Annotated[Path, typer.Option("--out", help="Final documents table (CSV) to write.")],
-    store: Store = Path("annotations"),
+    store: StoreOpt = Path("annotations"),
 ) -> None:
     """Write the final documents table, where human-reviewed documents take the human codes.
 
@@ -247,7 +222,7 @@ def accept_cmd(
     Example:
         coder docs accept --coded coded/documents.csv --store annotations --out coded/documents-final.csv
     """
-    from coder.documents_review import accept_documents
+    from coder.documents.review import accept_documents
 
     table = accept_documents(coded, out, store=store)
     counts = table["source"].value_counts()

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from coder.cli.options import CodebookOpt, DefinitionsOpt, EncodingOpt, load_codebook, progress
+
 REPORT_HELP = """Write a round's reports: Appendix 3b tables and charts, Appendix 4, pro-formas, change.
 
 The folder gets appendix3b.csv/.xlsx, charts/*.png, appendix4.csv, proforma/<locality>.html/.xlsx,
@@ -34,10 +36,8 @@ def register(app: typer.Typer) -> None:
             "--round", help="Round to report; default the latest.")] = None,
         compare: Annotated[str | None, typer.Option(
             "--compare", help="Earlier round (in the same data) to compare with.")] = None,
-        definitions: Annotated[Path | None, typer.Option(
-            "--definitions", help="Report definitions YAML; default codebook/report-2013.yaml.")] = None,
-        codebook: Annotated[Path | None, typer.Option(
-            "--codebook", help="Codebook YAML; default the project's codebook.")] = None,
+        definitions: DefinitionsOpt = None,
+        codebook: CodebookOpt = None,
         pending: Annotated[str, typer.Option(
             "--pending", help="How pending answers count: 'suggested' (the model's code, provisionally) or "
                               "'exclude' (under no line).")] = "suggested",
@@ -45,26 +45,18 @@ def register(app: typer.Typer) -> None:
             "--min-requests", help="Appendix 4 keeps questions with at least this many requests.")] = 5,
         published: Annotated[Path | None, typer.Option(
             "--published", help="Published Appendix 3b CSV to set the figures beside.")] = None,
-        encoding: Annotated[str, typer.Option(
-            "--encoding", help="Encoding of a CSV input (e.g. cp1252).")] = "utf-8",
+        encoding: EncodingOpt = "utf-8",
     ) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from coder.codebook import load_codebook
-        from coder.report import load_report_definitions, read_coded, write_report
+        from coder.report.build import write_report
+        from coder.report.definitions import load_report_definitions
+        from coder.report.tables import read_coded
 
         cb = load_codebook(codebook)
         defs = load_report_definitions(definitions, codebook=cb)
         frame = read_coded(data, cb, encoding=encoding)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, transient=True) as bar:
-            task = bar.add_task("report", total=None)
-
-            def progress(stage: str, done: int, total: int) -> None:
-                bar.update(task, description=stage, completed=done, total=total)
-
+        with progress(transient=True) as stage:
             result = write_report(frame, out, cb, defs, round_=round_, compare=compare, pending=pending,
-                                  min_requests=min_requests, published=published, progress=progress,
+                                  min_requests=min_requests, published=published, progress=stage,
                                   data_name=str(data))
         s = result.summary
         state = (f"PROVISIONAL: {s['pending']} pending, {s['uncoded']} uncoded answers" if s["provisional"]

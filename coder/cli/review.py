@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from coder.cli.options import (
+    CodebookOpt,
+    ProjectOpt,
+    ResetConfigOpt,
+    StoreOpt,
+    SuggestionsOpt,
+    echo_pull,
+    load_codebook,
+    progress,
+)
 from coder.errors import InputError
 
 review_app = typer.Typer(
@@ -16,20 +25,6 @@ review_app = typer.Typer(
 server_app = typer.Typer(help="Run a local Label Studio server (installed on first use).",
                          no_args_is_help=True)
 review_app.add_typer(server_app, name="server")
-
-CODEBOOK_HELP = "Codebook YAML (default: the project's codebook/stocktake-2013.yaml)."
-STORE_HELP = "Folder that keeps every human review (the source of truth for human decisions)."
-SUGGESTIONS_HELP = "Suggestions CSV written by `coder suggest`."
-Codebook = Annotated[Path | None, typer.Option(help=CODEBOOK_HELP)]
-Store = Annotated[Path, typer.Option(help=STORE_HELP)]
-Suggestions = Annotated[Path, typer.Option(help=SUGGESTIONS_HELP)]
-
-
-def _codebook(path: Path | None):
-    from coder.codebook import load_codebook
-
-    return load_codebook(path)
-
 
 @server_app.command("start")
 def server_start(
@@ -46,9 +41,9 @@ def server_start(
     Example:
         coder review server start --port 8080
     """
-    from coder import review
+    from coder.labelstudio.server import start_server
 
-    review.start_server(port=port, data_dir=data_dir, echo=typer.echo)
+    start_server(port=port, data_dir=data_dir, echo=typer.echo)
 
 
 @server_app.command("install")
@@ -60,10 +55,10 @@ def server_install() -> None:
     Example:
         coder review server install
     """
-    from coder import review
+    from coder.labelstudio.server import LABEL_STUDIO_VERSION, ensure_installed
 
-    exe = review.ensure_installed(echo=typer.echo)
-    typer.echo(f"Label Studio {review.LABEL_STUDIO_VERSION}: {exe}")
+    exe = ensure_installed(echo=typer.echo)
+    typer.echo(f"Label Studio {LABEL_STUDIO_VERSION}: {exe}")
 
 
 @server_app.command("stop")
@@ -73,9 +68,9 @@ def server_stop() -> None:
     Example:
         coder review server stop
     """
-    from coder import review
+    from coder.labelstudio.server import stop_server
 
-    review.stop_server(echo=typer.echo)
+    stop_server(echo=typer.echo)
 
 
 @server_app.command("invite")
@@ -85,22 +80,20 @@ def server_invite() -> None:
     Example:
         coder review server invite
     """
-    from coder import review
+    from coder.labelstudio.client import invite_url
 
-    typer.echo(review.invite_url())
+    typer.echo(invite_url())
 
 
 @review_app.command("push")
 def push_cmd(
-    suggestions: Suggestions,
-    project: Annotated[str | None, typer.Option(
-        help="Label Studio project title (default: 'coder <round>', one per round).")] = None,
-    codebook: Codebook = None,
-    store: Store = Path("annotations"),
+    suggestions: SuggestionsOpt,
+    project: ProjectOpt = None,
+    codebook: CodebookOpt = None,
+    store: StoreOpt = Path("annotations"),
     batch_size: Annotated[int, typer.Option(
         min=1, help="Tasks per import request (each batch lands whole or not).")] = 50,
-    reset_config: Annotated[bool, typer.Option(
-        "--reset-config", help="Replace a labeling config edited by hand with coder's own.")] = False,
+    reset_config: ResetConfigOpt = False,
 ) -> None:
     """Queue every answer routed to `review` as a Label Studio task, least-confident first.
 
@@ -110,17 +103,15 @@ def push_cmd(
     Example:
         coder review push --suggestions suggestions.csv --project "coder 2014-05"
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from coder.review.push import push
+    from coder.review.store import ReviewStore
+    from coder.suggestions import read_suggestions
 
-    from coder import review
-    from coder.accept import ReviewStore
-
-    cb = _codebook(codebook)
-    df = review.read_suggestions(suggestions, cb)
-    with Progress(TextColumn("pushing"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
-        task = bar.add_task("push", total=None)
-        result = review.push(df, cb, project=project, batch_size=batch_size, reset_config=reset_config,
-                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+    cb = load_codebook(codebook)
+    df = read_suggestions(suggestions, cb)
+    with progress(transient=True) as stage:
+        result = push(df, cb, project=project, batch_size=batch_size, reset_config=reset_config,
+                      progress=lambda done, total: stage("pushing", done, total))
     ReviewStore(store).remember_suggestions(suggestions)
     for title in result.created:
         typer.echo(f"created project {title!r}")
@@ -131,10 +122,9 @@ def push_cmd(
 
 @review_app.command("pull")
 def pull_cmd(
-    project: Annotated[str | None, typer.Option(
-        help="Project title (default: every project coder made).")] = None,
-    store: Store = Path("annotations"),
-    codebook: Codebook = None,
+    project: ProjectOpt = None,
+    store: StoreOpt = Path("annotations"),
+    codebook: CodebookOpt = None,
 ) -> None:
     """Record every completed review in the store, with who, when, and the model's suggestion.
 
@@ -144,32 +134,18 @@ def pull_cmd(
     Example:
         coder review pull --project "coder 2014-05" --store annotations
     """
-    from coder import review
+    from coder.review.pull import pull
 
-    cb = _codebook(codebook)
-    result, added = review.pull(store, cb, project=project)
+    cb = load_codebook(codebook)
+    result, added = pull(store, cb, project=project)
     echo_pull(result, added, "review", "task", store)
 
 
-def echo_pull(result, added: int, what: str, item: str, where: Path) -> None:
-    """What a pull recorded and what is still waiting; exit 1 when some annotations could not be recorded."""
-    for problem in result.problems:
-        typer.echo(f"error: {problem}", err=True)
-    typer.echo(f"recorded {added} new {what}(s) in {where} ({result.seen - added} already recorded); "
-               f"{result.waiting} {item}(s) still waiting, {result.skipped} skipped. Project(s): "
-               f"{', '.join(repr(p) for p in result.projects)}")
-    if result.problems:
-        typer.echo(f"{len(result.problems)} annotation(s) not recorded (see above)", err=True)
-        # sys.exit, not typer.Exit: the app runs with standalone_mode=False, where Exit's code is returned,
-        # not used as the process's exit status.
-        sys.exit(1)
-
-
 def accept_cmd(
-    suggestions: Suggestions,
+    suggestions: SuggestionsOpt,
     out: Annotated[Path, typer.Option(help="Accepted-codes CSV to write (readable as returns).")],
-    store: Store = Path("annotations"),
-    codebook: Codebook = None,
+    store: StoreOpt = Path("annotations"),
+    codebook: CodebookOpt = None,
 ) -> None:
     """Build the accepted-codes table: human reviews first, then auto-codes; pending where review is due.
 
@@ -179,19 +155,19 @@ def accept_cmd(
     Example:
         coder accept --suggestions suggestions.csv --store annotations --out accepted.csv
     """
-    from coder.accept import accept
+    from coder.review.accept import accept
 
     if out.suffix.lower() != ".csv":
         raise InputError("--out must be a .csv file", file=str(out))
-    table = accept(suggestions, out, _codebook(codebook), store=store)
+    table = accept(suggestions, out, load_codebook(codebook), store=store)
     counts = table["source"].value_counts()
     parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("human", "auto", "rule", "pending"))
     typer.echo(f"wrote {out}: {len(table)} rows ({parts})")
 
 
 def status_cmd(
-    store: Store = Path("annotations"),
-    codebook: Codebook = None,
+    store: StoreOpt = Path("annotations"),
+    codebook: CodebookOpt = None,
 ) -> None:
     """Show the review's progress per round, the most-corrected questions, and kappa between two reviewers.
 
@@ -201,9 +177,9 @@ def status_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from coder.accept import review_status
+    from coder.review.status import review_status
 
-    s = review_status(store, _codebook(codebook))
+    s = review_status(store, load_codebook(codebook))
     console = Console()
     t = Table(title="Review progress")
     for c in ("round", "auto-coded", "waiting for review", "reviewed", "changed by reviewer"):

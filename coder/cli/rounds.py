@@ -1,4 +1,4 @@
-"""retrain, models (list / use), audit, drift and review order: thin commands over coder.rounds and coder.audit."""
+"""retrain, models (list / use), audit, drift and review order: thin commands over coder.rounds."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from coder.cli.core import CodebookOpt, EncodingOpt, ModelDirOpt, TargetOpt, console, stages
+from coder.cli.options import (
+    CodebookOpt,
+    DefinitionsOpt,
+    EncodingOpt,
+    ModelDirOpt,
+    SuggestionsOpt,
+    TargetOpt,
+    console,
+    load_codebook,
+    progress,
+)
 from coder.display import frame_table
 
 AcceptedOpt = Annotated[list[Path], typer.Option(
@@ -44,14 +54,13 @@ def retrain(
     Example:
         coder retrain --accepted coder/data/returns-2013-06.csv --accepted accepted.csv --model-dir models/
     """
-    from coder.codebook import load_codebook
-    from coder.guarantee import describe
-    from coder.rounds import read_accepted
-    from coder.rounds import retrain as run
+    from coder.model.guarantee import describe
+    from coder.rounds.accepted import read_accepted
+    from coder.rounds.retrain import retrain as run
 
     cb = load_codebook(codebook)
     acc = read_accepted(accepted, cb, encoding)
-    with stages() as stage:
+    with progress() as stage:
         res = run(acc, cb, model_dir, include_auto=include_auto, threshold_method=threshold_method,
                   target_precision=target_precision, delta=delta, fraction=holdout, stage=stage)
     c = res.comparison
@@ -76,7 +85,7 @@ def models(
     """
     if ctx.invoked_subcommand:
         return
-    from coder.rounds import list_models
+    from coder.rounds.retrain import list_models
 
     table = list_models(model_dir)
     if table.empty:
@@ -96,7 +105,7 @@ def models_use(
     Example:
         coder models use v1-3fa2c1 --model-dir models/
     """
-    from coder.modelstore import read_registry, set_current
+    from coder.model.store import read_registry, set_current
 
     versions = [v["version"] for v in read_registry(model_dir)["versions"]]
     # accept the short form v1 for v1-3fa2c1 when it is unambiguous
@@ -121,17 +130,17 @@ def audit(
     Example:
         coder audit --data coder/data/returns.csv --model-dir models/ --out audit.csv
     """
-    from coder import pipeline
-    from coder.audit import audit as run
-    from coder.codebook import load_codebook
-    from coder.returns import write_csv_atomic
-    from coder.rounds import _params, read_accepted
+    from coder.model import pipeline
+    from coder.rounds.accepted import read_accepted
+    from coder.rounds.audit import audit as run
+    from coder.rounds.retrain import manifest_classifier_params
+    from coder.spreadsheet import write_csv_atomic
 
     cb = load_codebook(codebook)
     df = read_accepted([data], cb, encoding)
     model = pipeline.open_model(model_dir, cb)
-    with stages() as stage:
-        flags = run(df, cb, pipeline.embedder_for(model), classifier_params=_params(model.manifest),
+    with progress() as stage:
+        flags = run(df, cb, pipeline.embedder_for(model), classifier_params=manifest_classifier_params(model.manifest),
                     model_version=model.version, stage=stage)
     write_csv_atomic(flags, out)
     n = int((df["codes"] != "").sum())
@@ -149,10 +158,9 @@ def drift(
     Example:
         coder drift --accepted accepted.csv --out drift.csv
     """
-    from coder.codebook import load_codebook
-    from coder.returns import write_csv_atomic
-    from coder.rounds import drift as run
-    from coder.rounds import read_accepted
+    from coder.rounds.accepted import read_accepted
+    from coder.rounds.drift import drift as run
+    from coder.spreadsheet import write_csv_atomic
 
     cb = load_codebook(codebook)
     per_round, per_q = run(read_accepted(accepted, cb, encoding), cb)
@@ -167,13 +175,12 @@ def drift(
 
 
 def review_order(
-    suggestions: Annotated[Path, typer.Option("--suggestions", help="Suggestions CSV written by `coder suggest`.")],
+    suggestions: SuggestionsOpt,
     out: Annotated[Path, typer.Option("--out", help="Suggestions CSV with a `priority` column, best first.")],
     order: Annotated[str, typer.Option(
         "--order", help="report-impact: answers that could move a regional report line most first; "
                         "confidence: least confident first.")] = "report-impact",
-    definitions: Annotated[Path | None, typer.Option(
-        "--definitions", help="Report definitions YAML (default codebook/report-2013.yaml).")] = None,
+    definitions: DefinitionsOpt = None,
     codebook: CodebookOpt = None,
 ) -> None:
     """Order the suggestions for review and add a `priority` column (higher = review sooner).
@@ -181,11 +188,11 @@ def review_order(
     Example:
         coder review order --suggestions suggestions.csv --out ordered.csv --order report-impact
     """
-    from coder.codebook import load_codebook
-    from coder.report import load_report_definitions
-    from coder.returns import read_table, write_csv_atomic
-    from coder.review import read_suggestions
-    from coder.rounds import order_for_review
+    from coder.report.definitions import load_report_definitions
+    from coder.returns import read_table
+    from coder.rounds.order import order_for_review
+    from coder.spreadsheet import write_csv_atomic
+    from coder.suggestions import read_suggestions
 
     cb = load_codebook(codebook)
     read_suggestions(suggestions, cb)  # validates every row

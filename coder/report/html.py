@@ -14,8 +14,9 @@ from html import escape
 
 import pandas as pd
 
-from coder.proforma import Proforma
-from coder.report import NATIONAL, ReportDefinitions, half_up
+from coder.report.definitions import ReportDefinitions
+from coder.report.proforma import Proforma
+from coder.report.tables import NATIONAL, half_up
 
 CSS = """
 body{font-family:Arial,Helvetica,sans-serif;margin:0 auto;max-width:1400px;padding:0 16px 40px;color:#222}

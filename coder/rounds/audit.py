@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from coder.classify import Answers, CodeClassifier, codebook_spec
 from coder.codebook import Codebook
-from coder.embed import Embedder
 from coder.errors import InputError
+from coder.model.classify import Answers, CodeClassifier, codebook_spec
+from coder.model.embed import Embedder
 
 AUDIT_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",
                  "model_version", "ref", "support", "source_id", "given", "given_probability", "threshold",
@@ -54,7 +54,7 @@ def out_of_fold_proba(rows: pd.DataFrame, codebook: Codebook, embedder: Embedder
 
 
 def find_issues(qids: np.ndarray, given: np.ndarray, probs: list[dict[str, float]],
-                multi: dict[int, bool]) -> pd.DataFrame:
+                multi: dict[int, bool], blank_code: str = "NR") -> pd.DataFrame:
     """Confident-learning flags from out-of-fold probabilities.
 
     Parameters
@@ -68,6 +68,8 @@ def find_issues(qids: np.ndarray, given: np.ndarray, probs: list[dict[str, float
         questions, a per-code probability for multi-code ones).
     multi : dict
         Whether each question is multi-code.
+    blank_code : str
+        The codebook's code for a blank answer, never offered as an alternative.
 
     Returns
     -------
@@ -81,7 +83,7 @@ def find_issues(qids: np.ndarray, given: np.ndarray, probs: list[dict[str, float
     for q in sorted(set(qids.tolist())):
         idx = np.flatnonzero(qids == q)
         if multi.get(int(q)):
-            flags += _multi_issues(idx, given, probs)
+            flags += _multi_issues(idx, given, probs, blank_code)
             continue
         # per-code threshold: mean self-confidence of the answers given that code
         sums: dict[str, list[float]] = {}
@@ -103,7 +105,8 @@ def find_issues(qids: np.ndarray, given: np.ndarray, probs: list[dict[str, float
                                         "reason"])
 
 
-def _multi_issues(idx: np.ndarray, given: np.ndarray, probs: list[dict[str, float]]) -> list[dict]:
+def _multi_issues(idx: np.ndarray, given: np.ndarray, probs: list[dict[str, float]], blank_code: str
+                  ) -> list[dict]:
     """Code by code: flag a code given (or not) whose out-of-fold probability says the opposite."""
     sets = {i: set(str(given[i]).split(";")) for i in idx}
     codes = sorted({c for i in idx for c in probs[i]}, key=lambda c: (0, int(c)) if c.isdigit() else (1, 0))
@@ -121,7 +124,7 @@ def _multi_issues(idx: np.ndarray, given: np.ndarray, probs: list[dict[str, floa
             if not wrong:
                 continue
             alt = (sets[i] - {c}) if has else (sets[i] | {c})
-            alt.discard("NR")
+            alt.discard(blank_code)
             if not alt:
                 continue
             rec = out.setdefault(int(i), {"index": int(i), "alt": set(sets[i]), "why": [], "conf": 1.0,
@@ -133,7 +136,7 @@ def _multi_issues(idx: np.ndarray, given: np.ndarray, probs: list[dict[str, floa
             rec["threshold"] = max(rec["threshold"], t_off if has else t_on)
     flags = []
     for rec in out.values():
-        alt = sorted(rec["alt"] - {"NR"}, key=lambda c: (0, int(c)) if c.isdigit() else (1, 0))
+        alt = sorted(rec["alt"] - {blank_code}, key=lambda c: (0, int(c)) if c.isdigit() else (1, 0))
         if not alt:
             continue
         flags.append({"index": rec["index"], "suggested": ";".join(alt), "confidence": rec["conf"],
@@ -151,7 +154,7 @@ def audit(df: pd.DataFrame, codebook: Codebook, embedder: Embedder | None = None
     skipped when the column is there). Rows sharing a written answer and its codes are scored once and
     flagged together. Most doubtful first (highest probability of the alternative).
     """
-    coded = df[(df["codes"] != "") & (df["text"] != "") & (df["codes"] != "NR")]
+    coded = df[(df["codes"] != "") & (df["text"] != "") & (df["codes"] != codebook.blank_code)]
     if "source" in coded.columns:
         coded = coded[coded["source"].isin(["human", ""])]
     if coded.empty:
@@ -159,7 +162,8 @@ def audit(df: pd.DataFrame, codebook: Codebook, embedder: Embedder | None = None
     uniq = coded.drop_duplicates(["qid", "source_id", "codes"]).reset_index(drop=True)
     probs = out_of_fold_proba(uniq, codebook, embedder or Embedder(), cv, classifier_params, stage)
     multi = {q.id: q.multi for q in codebook.questions}
-    flags = find_issues(uniq["qid"].to_numpy(), uniq["codes"].to_numpy(), probs, multi)
+    flags = find_issues(uniq["qid"].to_numpy(), uniq["codes"].to_numpy(), probs, multi,
+                        blank_code=codebook.blank_code)
     keyed = uniq.loc[flags["index"], ["qid", "source_id", "codes"]].reset_index(drop=True)
     flags = pd.concat([keyed, flags.drop(columns="index")], axis=1)
     hits = coded.merge(flags, on=["qid", "source_id", "codes"], how="inner")

@@ -1,13 +1,9 @@
-"""Each new round: retrain on accepted codes, promote only a better model, watch drift, order the review.
+"""Retrain on accepted codes and promote only a model that is not worse.
 
-* `retrain` fits a candidate on every human code so far and compares it with the current model on the same
-  held-out answers, which the candidate never trained on: a grouped (by `source_id`) share of the newest
-  round the current model has not seen. The candidate is promoted only if it is not worse, then refitted on
-  everything; either way the registry records the version and the comparison.
-* `drift` shows, per round and question, how often reviewers changed the suggestion and how well the
-  confidences of the reviewed answers were calibrated.
-* `report_impact` scores review rows by how far a wrong code could move a regional Appendix 3b line, so
-  the answers that matter for the published figures are read first.
+`retrain` fits a candidate on every human code so far and compares it with the current model on the same
+held-out answers, which the candidate never trained on: a grouped (by `source_id`) share of the newest
+round the current model has not seen. The candidate is promoted only if it is not worse, then refitted on
+everything; either way the registry records the version and the comparison.
 """
 
 from __future__ import annotations
@@ -20,63 +16,15 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 
-from coder.calibrate import expected_calibration_error
 from coder.codebook import Codebook
-from coder.embed import Embedder
 from coder.errors import InputError
 from coder.files import write_json_atomic
-from coder.modelstore import read_registry, save_model
-from coder.returns import read_returns, read_table
+from coder.model.embed import Embedder
+from coder.model.store import read_registry, save_model
+from coder.rounds.accepted import retraining_data
 
-HUMAN_SOURCES = ("human", "")  # '' = a hand-coded returns file (no `source` column)
-EXTRA_COLUMNS = ("source", "suggested", "confidence", "model_version", "agreed")
 StageFn = Callable[[str, int, int], None]
 
-
-# --------------------------------------------------------------------------------------------- reading
-
-def read_accepted(paths: str | Path | Sequence[str | Path], codebook: Codebook,
-                  encoding: str = "utf-8") -> pd.DataFrame:
-    """Accepted-codes tables and/or hand-coded returns files, as one long table with review columns.
-
-    A file without a `source` column is a hand-coded returns file: its coded rows count as human codes.
-    When files overlap on (round, locality, qid), a human code beats a model code, and a later file wins.
-    """
-    paths = [paths] if isinstance(paths, str | Path) else list(paths)
-    if not paths:
-        raise InputError("no accepted-codes or returns file given (--accepted)")
-    frames = []
-    for i, p in enumerate(paths):
-        df = read_returns(p, codebook, encoding=encoding)
-        raw = read_table(p, encoding)
-        for c in EXTRA_COLUMNS:
-            df[c] = raw[c].astype(str).str.strip().to_numpy() if c in raw.columns and len(raw) == len(df) else ""
-        bad = sorted(set(df["source"]) - {"human", "auto", "rule", "pending", ""})
-        if bad:
-            raise InputError(f"unknown source {bad[0]!r} (expected human, auto, rule or pending)", file=str(p),
-                             column="source")
-        df["_file"] = i
-        frames.append(df)
-    df = pd.concat(frames, ignore_index=True)
-    df["_rank"] = df["source"].isin(HUMAN_SOURCES) & (df["codes"] != "")
-    df = df.sort_values(["_rank", "_file"], kind="stable")
-    df = df.drop_duplicates(["round", "locality", "qid"], keep="last")
-    return df.drop(columns=["_rank", "_file"]).sort_values(["round", "locality", "qid"]).reset_index(drop=True)
-
-
-def retraining_data(acc: pd.DataFrame, include_auto: bool = False) -> pd.DataFrame:
-    """The answers a new model may learn from: human codes only, unless `include_auto`.
-
-    Auto-coded answers are left out by default: learning from its own mistakes would entrench them.
-    """
-    sources = set(HUMAN_SOURCES) | ({"auto"} if include_auto else set())
-    out = acc[acc["source"].isin(sources) & (acc["codes"] != "")]
-    if out.empty:
-        raise InputError("no human-coded answers to retrain on (source human, or a hand-coded returns file)")
-    return out.reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------- retrain
 
 @dataclass
 class Comparison:
@@ -154,7 +102,7 @@ def retrain(acc: pd.DataFrame, codebook: Codebook, model_dir: str | Path, embedd
     refitted on every answer (held-out ones included) and saved as the current version; a rejected one is
     saved as it was compared (`make_current=False`), so the registry keeps every version and its reasons.
     """
-    from coder import pipeline
+    from coder.model import pipeline
 
     data = retraining_data(acc, include_auto)
     current = None
@@ -166,7 +114,7 @@ def retrain(acc: pd.DataFrame, codebook: Codebook, model_dir: str | Path, embedd
     embedder = embedder or (pipeline.embedder_for(current) if current else Embedder())
     fit_kw = {"cv": cv, "target_precision": target, "threshold_method": threshold_method, "delta": delta,
               "classifier_params": classifier_params or (
-                  _params(current.manifest) if current else None)}
+                  manifest_classifier_params(current.manifest) if current else None)}
     train_part, held, desc, fair = holdout_split(data, current.manifest.get("rounds") if current else None,
                                                  fraction, seed)
     candidate = pipeline.fit_model(train_part, codebook, embedder, stage=_prefixed(stage, "candidate"), **fit_kw)
@@ -198,7 +146,7 @@ def retrain(acc: pd.DataFrame, codebook: Codebook, model_dir: str | Path, embedd
     return RetrainResult(version, promoted, comparison, model, current.version if current else None)
 
 
-def _params(manifest: dict) -> dict | None:
+def manifest_classifier_params(manifest: dict) -> dict | None:
     p = dict(manifest.get("classifier_params") or {})
     p.pop("spec", None)
     return p or None
@@ -211,7 +159,7 @@ def _prefixed(stage: StageFn | None, prefix: str) -> StageFn | None:
 
 
 def _next_version(model_dir: str | Path) -> str:
-    from coder.modelstore import next_version
+    from coder.model.store import next_version
 
     return next_version(model_dir)
 
@@ -240,84 +188,3 @@ def list_models(model_dir: str | Path) -> pd.DataFrame:
                      "thresholds": v.get("threshold_method", "")})
     return pd.DataFrame(rows, columns=["version", "current", "created", "rounds", "n_train", "data_hash",
                                        "cv_accuracy", "auto_share", "heldout_accuracy", "promoted", "thresholds"])
-
-
-# --------------------------------------------------------------------------------------------- drift
-
-def drift(acc: pd.DataFrame, codebook: Codebook | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per round, per round and question): how often reviewers changed the suggestion, and calibration.
-
-    Only human-reviewed answers that carried a model suggestion count. `changed` is the share the reviewer
-    changed; `ece` the expected calibration error of the suggestions' confidences against what reviewers
-    kept. Reviewed answers are the least confident ones, so their ECE is not the model's overall ECE: watch
-    it from round to round.
-    """
-    rev = acc[(acc["source"] == "human") & (acc["suggested"] != "") & (acc["codes"] != "")].copy()
-    cols_r = ["round", "reviewed", "changed", "changed_share", "mean_confidence", "kept_share", "ece"]
-    cols_q = ["round", "qid", "ref", "reviewed", "changed", "changed_share", "mean_confidence", "ece"]
-    if rev.empty:
-        return pd.DataFrame(columns=cols_r), pd.DataFrame(columns=cols_q)
-    rev["conf"] = pd.to_numeric(rev["confidence"], errors="coerce")
-    agreed = rev["agreed"].str.lower()
-    same = rev["codes"] == rev["suggested"]
-    rev["changed"] = np.where(agreed.isin(["yes", "no"]), agreed == "no", ~same)
-    per_round, per_q = [], []
-    for rnd, g in rev.groupby("round"):
-        ok = g["conf"].notna()
-        per_round.append({"round": rnd, "reviewed": len(g), "changed": int(g["changed"].sum()),
-                          "changed_share": float(g["changed"].mean()), "mean_confidence": float(g["conf"].mean()),
-                          "kept_share": float(1 - g["changed"].mean()),
-                          "ece": expected_calibration_error(g.loc[ok, "conf"], ~g.loc[ok, "changed"])})
-        for q, h in g.groupby("qid"):
-            okq = h["conf"].notna()
-            ref = codebook.question(int(q)).ref if codebook is not None else h["ref"].iloc[0]
-            per_q.append({"round": rnd, "qid": int(q), "ref": ref, "reviewed": len(h),
-                          "changed": int(h["changed"].sum()), "changed_share": float(h["changed"].mean()),
-                          "mean_confidence": float(h["conf"].mean()),
-                          "ece": expected_calibration_error(h.loc[okq, "conf"], ~h.loc[okq, "changed"])})
-    q = pd.DataFrame(per_q, columns=cols_q).sort_values(["round", "changed_share", "reviewed"],
-                                                        ascending=[True, False, False], kind="stable")
-    return pd.DataFrame(per_round, columns=cols_r), q.reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------- review order
-
-def report_impact(suggestions: pd.DataFrame, defs) -> pd.Series:
-    """Per row: expected points a wrong code would move the regional Appendix 3b figures of its question.
-
-    priority = P(suggestion wrong) x sum over the question's printed figures (each line's main percentage
-    and its secondary one) of 100 / (localities of the region answering that question in that round).
-    A question no report line uses scores 0; blanks coded NR by rule are certain and score 0 too.
-    """
-    figures: dict[int, int] = {}
-    for ln in defs.lines:
-        figures[ln.question] = figures.get(ln.question, 0) + 1 + int(ln.also is not None) + len(ln.split)
-    s = suggestions
-    size = s.groupby(["round", "region", "qid"])["locality"].transform("nunique").clip(lower=1)
-    weight = s["qid"].astype(int).map(figures).fillna(0) * 100.0 / size
-    wrong = 1.0 - pd.to_numeric(s["confidence"], errors="coerce").fillna(0.0).clip(0, 1)
-    return (wrong * weight).round(4).rename("priority")
-
-
-def order_for_review(suggestions: pd.DataFrame, defs=None, order: str = "report-impact") -> pd.DataFrame:
-    """The suggestions with a `priority` column, sorted so the most useful answers to review come first.
-
-    `order` "report-impact" ranks by `report_impact` (ties: least confident first); "confidence" ranks the
-    least confident first, as `coder review push` does. Higher priority = review sooner.
-    """
-    out = suggestions.copy()
-    conf = pd.to_numeric(out["confidence"], errors="coerce").fillna(0.0)
-    if order == "report-impact":
-        if defs is None:
-            raise InputError("report-impact order needs report definitions")
-        out["priority"] = report_impact(out, defs)
-        key = ["priority", "_conf"]
-        asc = [False, True]
-    elif order == "confidence":
-        out["priority"] = (1.0 - conf).round(4)
-        key, asc = ["priority"], [False]
-    else:
-        raise InputError(f"unknown review order {order!r}; use report-impact or confidence")
-    out["_conf"] = conf
-    out = out.sort_values(key + ["round", "locality", "qid"], ascending=asc + [True] * 3, kind="stable")
-    return out.drop(columns="_conf").reset_index(drop=True)

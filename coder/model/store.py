@@ -24,7 +24,7 @@ SAFE_PREFIXES = ("coder.", "sklearn.", "numpy.", "scipy.", "builtins.", "collect
 
 def codebook_hash(cb: Codebook) -> str:
     """Hash of what the model depends on (questions, codes, stances), not of the file's formatting."""
-    from coder.classify import codebook_spec
+    from coder.model.classify import codebook_spec
 
     blob = json.dumps({"name": cb.name, "spec": codebook_spec(cb)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()

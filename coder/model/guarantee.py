@@ -1,6 +1,6 @@
 """A guaranteed auto-accept threshold: Learn-then-Test on held-out predictions.
 
-The routing thresholds in `coder.route` aim at a target precision; this module *guarantees* it, in the
+The routing thresholds in `coder.model.route` aim at a target precision; this module *guarantees* it, in the
 distribution-free sense of Learn-then-Test (Angelopoulos, Bates, Candès, Jordan & Lei, 2021): with
 probability at least ``1 - delta`` over the held-out answers used to choose it, the precision of the
 answers auto-coded at the chosen threshold is at least ``target``. The guarantee assumes that the answers
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from coder.route import NEVER
+from coder.model.route import NEVER
 
 METHODS = ("binomial", "hoeffding-bentkus")
 DEFAULT_DELTA = 0.1
@@ -106,7 +106,7 @@ def ltt_threshold(conf: np.ndarray, correct: np.ndarray, target: float = 0.95, d
     Returns
     -------
     threshold : float
-        The chosen threshold, or ``coder.route.NEVER`` (1.01) when none can be guaranteed.
+        The chosen threshold, or ``coder.model.route.NEVER`` (1.01) when none can be guaranteed.
     info : dict
         ``n`` and ``correct`` held-out answers at the threshold, their ``precision``, the last ``p_value``
         rejected and ``tested`` (how many candidates were tested).
@@ -144,8 +144,8 @@ def ltt_threshold(conf: np.ndarray, correct: np.ndarray, target: float = 0.95, d
 class Guarantee:
     """Thresholds with a Learn-then-Test guarantee, per question where data allow and pooled otherwise.
 
-    `thresholds` has the same shape as `coder.route.choose_thresholds` (qid strings plus ``"pooled"``), so
-    `coder.route.route` uses it as it is.
+    `thresholds` has the same shape as `coder.model.route.choose_thresholds` (qid strings plus ``"pooled"``), so
+    `coder.model.route.route` uses it as it is.
     """
 
     target: float

@@ -19,13 +19,13 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 
 from coder import __version__
-from coder.calibrate import ConfidenceCalibrator, expected_calibration_error
-from coder.classify import Answers, CodeClassifier, codebook_spec, decide
 from coder.codebook import Codebook
-from coder.embed import Embedder
 from coder.errors import InputError
-from coder.modelstore import codebook_hash, load_model, next_version, now_iso, save_model
-from coder.route import choose_thresholds, route
+from coder.model.calibrate import ConfidenceCalibrator, expected_calibration_error
+from coder.model.classify import Answers, CodeClassifier, codebook_spec, decide
+from coder.model.embed import DEFAULT_EMBEDDER, Embedder
+from coder.model.route import choose_thresholds, route
+from coder.model.store import codebook_hash, load_model, next_version, now_iso, save_model
 
 StageFn = Callable[[str, int, int], None]
 SUGGEST_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",
@@ -42,6 +42,7 @@ class CoderModel:
     calibrator: ConfidenceCalibrator
     oof: pd.DataFrame  # qid, multi, raw, conf, correct: held-out predictions on the training answers
     manifest: dict = field(default_factory=dict)
+    blank_code: str = "NR"  # the codebook's code for a blank answer (set from the codebook on fit and open)
 
     @property
     def version(self) -> str:
@@ -52,7 +53,7 @@ class CoderModel:
         if target == self.manifest.get("target_precision") and self.manifest.get("thresholds"):
             return self.manifest["thresholds"]
         if self.manifest.get("threshold_method") == "ltt":  # keep the guarantee at another target
-            from coder.guarantee import DEFAULT_DELTA, ltt_thresholds
+            from coder.model.guarantee import DEFAULT_DELTA, ltt_thresholds
 
             delta = self.manifest.get("guarantee", {}).get("delta", DEFAULT_DELTA)
             return ltt_thresholds(self.oof["qid"].to_numpy(), self.oof["conf"].to_numpy(),
@@ -65,14 +66,14 @@ class CoderModel:
                 "oof": {c: self.oof[c].to_numpy() for c in self.oof.columns}}
 
     @classmethod
-    def from_bundle(cls, bundle: dict, manifest: dict) -> CoderModel:
-        return cls(bundle["classifier"], bundle["calibrator"], pd.DataFrame(bundle["oof"]), manifest)
+    def from_bundle(cls, bundle: dict, manifest: dict, blank_code: str) -> CoderModel:
+        return cls(bundle["classifier"], bundle["calibrator"], pd.DataFrame(bundle["oof"]), manifest, blank_code)
 
 
-def training_rows(df: pd.DataFrame) -> pd.DataFrame:
+def training_rows(df: pd.DataFrame, blank_code: str) -> pd.DataFrame:
     """Coded, non-blank answers, one per (question, written answer, codes): the same text used by several
     returns adds no information. (Weighting by how often a text was used was measured: no gain.)"""
-    m = (df["codes"] != "") & (df["text"] != "") & (df["codes"] != "NR")
+    m = (df["codes"] != "") & (df["text"] != "") & (df["codes"] != blank_code)
     return df[m].drop_duplicates(["qid", "source_id", "codes"]).reset_index(drop=True)
 
 
@@ -93,15 +94,15 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
               delta: float | None = None) -> CoderModel:
     """Fit the classifier, its calibration on grouped held-out folds, and the routing thresholds.
 
-    `threshold_method` "shrunk" aims at the target precision (coder.route); "ltt" guarantees it with
-    probability 1 - `delta` (coder.guarantee). The guarantee is recorded in the manifest either way.
+    `threshold_method` "shrunk" aims at the target precision (coder.model.route); "ltt" guarantees it with
+    probability 1 - `delta` (coder.model.guarantee). The guarantee is recorded in the manifest either way.
     """
-    from coder.guarantee import DEFAULT_DELTA, ltt_thresholds
+    from coder.model.guarantee import DEFAULT_DELTA, ltt_thresholds
 
     if threshold_method not in ("shrunk", "ltt"):
         raise InputError(f"unknown threshold method {threshold_method!r}; use 'shrunk' or 'ltt'")
     n_jobs = n_jobs or min(2, os.cpu_count() or 1)
-    rows = training_rows(df)
+    rows = training_rows(df, codebook.blank_code)
     if len(rows) < 10:
         raise InputError(f"only {len(rows)} coded, non-blank answers: too few to train on")
     spec = codebook_spec(codebook)
@@ -159,7 +160,7 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         "threshold_method": threshold_method, "guarantee": guarantee.to_manifest(),
         "metrics": {"cv_folds": n_splits, "grouped_by": "source_id", **metrics},
     }
-    return CoderModel(clf, calibrator, oof, manifest)
+    return CoderModel(clf, calibrator, oof, manifest, codebook.blank_code)
 
 
 def train(df: pd.DataFrame, codebook: Codebook, model_dir: str | Path, embedder: Embedder, **kw) -> CoderModel:
@@ -173,12 +174,12 @@ def train(df: pd.DataFrame, codebook: Codebook, model_dir: str | Path, embedder:
 
 def open_model(model_dir: str | Path, codebook: Codebook, version: str | None = None) -> CoderModel:
     bundle, manifest = load_model(model_dir, codebook, version)
-    return CoderModel.from_bundle(bundle, manifest)
+    return CoderModel.from_bundle(bundle, manifest, codebook.blank_code)
 
 
 def embedder_for(model: CoderModel, embedder: Embedder | None = None) -> Embedder:
     """The embedder the model was trained with (vectors from another model would be meaningless)."""
-    name = model.manifest.get("embedder", "all-MiniLM-L6-v2")
+    name = model.manifest.get("embedder", DEFAULT_EMBEDDER)
     if embedder is not None and embedder.model == name:
         return embedder
     return Embedder(name)
@@ -194,7 +195,7 @@ def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
     out["confidence"] = 1.0
     out["model_version"] = model.version
     blank = (out["text"] == "").to_numpy()
-    out.loc[blank, "suggested"] = "NR"
+    out.loc[blank, "suggested"] = model.blank_code
     out.loc[blank, "model_version"] = "rule"
     idx = np.flatnonzero(~blank)
     if len(idx):

@@ -9,7 +9,7 @@ codes of the same stance and the question's own codes. The two are multiplied (a
     P(code | answer, q) ∝ P_stance(stance(code)) / n_q(stance(code)) × P_head(code)
 
 Multi-code questions (`multi: true`) get one binary model per code over both kinds of features.
-Calibration and thresholds live in `coder.calibrate` and `coder.route`; this module only scores.
+Calibration and thresholds live in `coder.model.calibrate` and `coder.model.route`; this module only scores.
 """
 
 from __future__ import annotations

@@ -1,20 +1,15 @@
-"""The Appendix 7 pro-forma for each locality: answers and codes, key strengths, areas for development.
-
-Strengths are the report lines where the locality's answer is counted (coded positively); areas for
-development are the lines where it is not (No, in process, not clear, no response) and the questions on
-which it asked for support. As in 2013 there is no scoring or grading: it is a summary of what was said.
+"""The per-locality pro-forma (Appendix 7): strengths and areas for development from the report lines.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
 from coder.codebook import Codebook
-from coder.report import ReportDefinitions, _sheet_name, safe_cell
+from coder.report.definitions import ReportDefinitions
 
 
 @dataclass
@@ -98,52 +93,3 @@ def build_proformas(df: pd.DataFrame, codebook: Codebook, defs: ReportDefinition
 
 def _ck(c: str) -> tuple[int, str]:
     return (int(c), "") if c.isdigit() else (10**9, c)
-
-
-def write_proforma_xlsx(p: Proforma, path: str | Path) -> None:
-    """The locality's spreadsheet: its answers and codes; strengths and developments; support asked for."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    from coder.files import atomic_path
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _sheet_name("Analysis", [])
-    bold = Font(bold=True)
-    title = f"Stocktake of progress: local analysis, {p.locality} ({p.region}), round {p.round}"
-    ws.append([safe_cell(title)])
-    ws["A1"].font = Font(bold=True, size=13)
-    if p.pending:
-        ws.append([f"PROVISIONAL: {p.pending} answer(s) still awaiting review"])
-    ws.append([])
-    ws.append(["Key strengths", "Areas for development / potential development"])
-    for c in ws[ws.max_row]:
-        c.font = bold
-    for i in range(max(len(p.strengths), len(p.developments))):
-        ws.append([safe_cell(p.strengths[i]) if i < len(p.strengths) else None,
-                   safe_cell(p.developments[i]) if i < len(p.developments) else None])
-    ws.append([])
-    ws.append(["Dimensions of the stocktake about which you have requested support"])
-    ws.cell(ws.max_row, 1).font = bold
-    for ref, question, support in p.support:
-        ws.append([safe_cell(f"{ref} {question}"), safe_cell(support)])
-    ws.column_dimensions["A"].width = 70
-    ws.column_dimensions["B"].width = 70
-
-    qs = wb.create_sheet("Responses")
-    qs.append(["Ref", "Question", "Your response", "Code", "Coding", "Support requested", "Status"])
-    for c in qs[1]:
-        c.font = bold
-    for r in p.answers.itertuples():
-        qs.append([safe_cell(r.ref), safe_cell(r.question), safe_cell(r.answer), safe_cell(r.codes),
-                   safe_cell(r.code_labels), safe_cell(r.support), r.status])
-    for col, width in zip("ABCDEFG", (6, 50, 80, 8, 30, 40, 10), strict=True):
-        qs.column_dimensions[col].width = width
-    # One shared style on the long-text cells only: styling every cell made this the slowest step.
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row in qs.iter_rows(min_row=2, min_col=2, max_col=3):
-        for c in row:
-            c.alignment = wrap
-    with atomic_path(path) as tmp:
-        wb.save(tmp)

@@ -1,17 +1,15 @@
 """Documents in the review queue: push low-confidence coded documents to Label Studio, pull the human codes,
 and accept them into the final documents table.
 
-It is the answers' review loop (coder.review, coder.accept) with a document-shaped task:
+It is the answers' review loop with a document-shaped task, on the same sync layer (coder.labelstudio):
 
 * **One project for documents** (default title ``coder documents``), one task per document, keyed by content
-  (``doc|<sha256>``, `coder.documents.document_task_key`), so pushing again, or pushing a copy under another
-  name, adds nothing already queued.
+  (``doc|<sha256>``), so pushing again, or pushing a copy under another name, adds nothing already queued.
 * **A fixed labeling config** (`label_config`): document type (single choice) and sections, questions and
   priorities (multiple choices). Each Choice shows a readable label and carries the code in ``alias``, so
   results hold codes, never display text. The model's codes are a prediction, so they are pre-selected; the
   task shows the suggestions with their confidences and the evidence passages with their pages. Its marker
   differs from the answers' queue, so ``coder review pull`` never mistakes a documents project for its own.
-  A project whose config was edited by hand is refused (`coder.review.ensure_project`).
 * **Human codes are kept apart** from the answers' reviews, in ``<store>/documents.jsonl`` (same append-only,
   deduplicated `ReviewStore`), and `accept` lets them win over the model's codes, whatever the route of a
   later model run.
@@ -25,28 +23,45 @@ from pathlib import Path
 
 import pandas as pd
 
-from coder import review
-from coder.accept import ReviewStore
 from coder.codebook import Codebook
-from coder.documents import DOC_TYPES, PRIORITIES, details_path, label_studio_tasks
+from coder.documents.batch import details_path
+from coder.documents.vocab import DOC_TYPES, PRIORITIES
 from coder.errors import InputError
-from coder.files import atomic_path
+from coder.labelstudio.client import Client
+from coder.labelstudio.projects import Project, ensure_project, find_project, xml_escape
+from coder.labelstudio.sync import (
+    PullResult,
+    PushResult,
+    annotation_choices,
+    annotation_provenance,
+    collect_annotations,
+    queue_tasks,
+    reviewer_of,
+)
+from coder.review.accept import accepted_source
+from coder.review.store import DOCUMENTS_FILE, ReviewStore
+from coder.spreadsheet import write_csv_atomic
 
 DEFAULT_PROJECT = "coder documents"
+
+
 CONFIG_MARKER = "coder document review"
+
+
 FIELDS = ("doc_type", "sections", "questions", "priorities")
-DOCUMENTS_FILE = "documents.jsonl"
+
+
+
+
 ACCEPTED_COLUMNS = ["file", "sha256", "status", "error", "source", "doc_type", "sections", "questions",
                     "priorities", "confidence", "route", "model_version", "suggested_doc_type",
                     "suggested_sections", "suggested_questions", "suggested_priorities", "reviewer",
                     "reviewed_at", "agreed"]
 
 
-# --------------------------------------------------------------------------------------------- config
-
 def label_config(codebook: Codebook) -> str:
     """The documents' labeling config: readable choices whose alias is the code (what results hold)."""
-    x = review._xml
+    x = xml_escape
 
     def choices(items: list[tuple[str, str]]) -> str:
         return "\n    ".join(f'<Choice value="{x(label)}" alias="{x(code)}"/>' for code, label in items)
@@ -88,8 +103,6 @@ def label_config(codebook: Codebook) -> str:
 </View>
 """
 
-
-# --------------------------------------------------------------------------------------------- push
 
 def read_coded(coded: str | Path) -> dict:
     """The details JSON `coder docs code` wrote beside its CSV (it holds the evidence and content hashes)."""
@@ -149,6 +162,50 @@ def _evidence(d: dict, codebook: Codebook, max_chars: int = 6000) -> str:
     return "\n\n".join(parts)[:max_chars]
 
 
+def label_studio_tasks(details: dict | str | Path, only_review: bool = True,
+                       max_chars: int = 6000) -> list[dict]:
+    """Label Studio tasks with the model's codes as a prediction (for `ls.projects.import_tasks`).
+
+    The task text is the evidence passages with their pages, so a reviewer sees why each code was suggested.
+    """
+    if not isinstance(details, dict):
+        details = json.loads(Path(details).read_text(encoding="utf-8"))
+    tasks = []
+    for d in details["documents"]:
+        if d.get("status") != "ok" or (only_review and d.get("route") != "review"):
+            continue
+        quotes, seen = [], set()
+        for fld in ("doc_type", "questions", "priorities"):
+            items = [d[fld]] if fld == "doc_type" else d[fld]
+            for item in items:
+                ev = item.get("evidence") or {}
+                key = ev.get("passage")
+                if key is None or key in seen:
+                    continue
+                seen.add(key)
+                quotes.append(f"[p. {ev['page']}] {ev['quote']}")
+        text = "\n\n".join(quotes)[:max_chars]
+        result = [{"from_name": "doc_type", "to_name": "text", "type": "choices",
+                   "value": {"choices": [d["doc_type"]["code"]]}}]
+        for fld in ("sections", "questions", "priorities"):
+            if d[fld]:
+                result.append({"from_name": fld, "to_name": "text", "type": "choices",
+                               "value": {"choices": [str(x["code"]) for x in d[fld]]}})
+        tasks.append({"data": {"key": document_task_key(d["sha256"]), "heading": d["file"], "file": d["file"],
+                               "sha256": d["sha256"], "text": text, "confidence": d["confidence"],
+                               "model_version": d["model_version"]},
+                      "predictions": [{"model_version": d["model_version"], "score": d["confidence"],
+                                       "result": result}]})
+    tasks.sort(key=lambda t: t["data"]["confidence"])  # least confident first, as coder.review queues answers
+    return tasks
+
+
+def document_task_key(sha256: str) -> str:
+    """A document's task key in Label Studio (data.key, as coder.review uses for answers): its content, so
+    a re-push never queues the same document twice, whatever it is called."""
+    return f"doc|{sha256}"
+
+
 def document_tasks(details: dict, codebook: Codebook) -> list[dict]:
     """Tasks for the review-routed documents, least confident first: the prediction and key come from
     `coder.documents.label_studio_tasks`; the task adds the summary, the labelled evidence and the
@@ -169,71 +226,41 @@ def document_tasks(details: dict, codebook: Codebook) -> list[dict]:
     return tasks
 
 
-def ensure_documents_project(client: review.Client, title: str, codebook: Codebook,
-                             reset_config: bool = False) -> review.Project:
-    return review.ensure_project(client, title, codebook, reset_config=reset_config,
-                                 config=label_config(codebook), command="coder docs push",
-                                 description=f"Documents routed to review by coder (codebook {codebook.name}); "
-                                             f"least confident first.")
+def ensure_documents_project(client: Client, title: str, codebook: Codebook,
+                             reset_config: bool = False) -> Project:
+    return ensure_project(client, title, label_config(codebook),
+                          f"Documents routed to review by coder (codebook {codebook.name}); least confident first.",
+                          reset_config=reset_config, command="coder docs push")
 
 
 def push_documents(coded: str | Path, codebook: Codebook, project: str | None = None,
-                   client: review.Client | None = None, reset_config: bool = False, batch_size: int = 50,
-                   progress: Callable[[int, int], None] | None = None) -> review.PushResult:
+                   client: Client | None = None, reset_config: bool = False, batch_size: int = 50,
+                   progress: Callable[[int, int], None] | None = None) -> PushResult:
     """Queue every `review` document as a task; skip documents (by content) already queued."""
     details = read_coded(coded)
-    client = client or review.Client()
+    client = client or Client()
     client.whoami()
     docs = details["documents"]
-    result = review.PushResult()
+    result = PushResult()
     result.routed_auto = sum(d.get("status") == "ok" and d.get("route") == "auto" for d in docs)
     proj = ensure_documents_project(client, project or DEFAULT_PROJECT, codebook, reset_config=reset_config)
-    result.projects[proj.title] = proj.id
-    if proj.created:
-        result.created.append(proj.title)
-    have = review.existing_keys(client, proj.id)
-    unique = {t["data"]["key"]: t for t in reversed(document_tasks(details, codebook))}  # copies: one task
-    todo = [t for t in reversed(unique.values()) if t["data"]["key"] not in have]
-    result.already = len(unique) - len(todo)
-    if progress:
-        progress(0, len(todo))
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start:start + batch_size]
-        client.call(f"importing document tasks ({result.added} of {len(todo)} done)",
-                    client.ls.projects.import_tasks, id=proj.id, request=batch, return_task_ids=True)
-        result.added += len(batch)
-        if progress:
-            progress(result.added, len(todo))
-    return result
+    plan = [(proj, document_tasks(details, codebook))]  # copies of one content share a key: one task
+    return queue_tasks(client, plan, result, batch_size=batch_size, progress=progress, what="document tasks")
 
 
-# --------------------------------------------------------------------------------------------- pull
-
-class DocumentReviewStore(ReviewStore):
+def document_store(path: str | Path = "annotations") -> ReviewStore:
     """Human document codes: `<store>/documents.jsonl`, append-only, deduplicated like the answers' reviews."""
-
-    def __init__(self, path: str | Path = "annotations") -> None:
-        super().__init__(path)
-        self.reviews_path = self.dir / DOCUMENTS_FILE
-
-    def decisions(self) -> dict[str, dict]:
-        """The latest human decision per document (content hash)."""
-        out: dict[str, dict] = {}
-        for r in self.latest():
-            seen = out.get(r["sha256"])
-            if seen is None or str(r.get("reviewed_at", "")) >= str(seen.get("reviewed_at", "")):
-                out[r["sha256"]] = r
-        return out
+    return ReviewStore(path, DOCUMENTS_FILE)
 
 
 def fetch_document_reviews(codebook: Codebook, project: str | None = None,
-                           client: review.Client | None = None) -> review.PullResult:
+                           client: Client | None = None) -> PullResult:
     """Every completed annotation of the documents project as a record (codes checked against the codebook
     and the documents' vocabulary). Cancelled (skipped) annotations leave the document in the queue."""
-    client = client or review.Client()
+    client = client or Client()
     client.whoami()
-    proj = review.find_project(client, project or DEFAULT_PROJECT)
-    return review.collect_annotations(client, [proj], lambda a, data, p, users, url, task_id: _document_record(
+    proj = find_project(client, project or DEFAULT_PROJECT)
+    return collect_annotations(client, [proj], lambda a, data, p, users, url, task_id: _document_record(
         a, data, p, users, codebook, url, task_id))
 
 
@@ -259,19 +286,14 @@ def _check(fld: str, chosen: list[str], codebook: Codebook) -> str:
     return ";".join(str(n) for n in sorted(nums))
 
 
-def _document_record(a: dict, data: dict, proj: review.Project, users: dict[int, str], codebook: Codebook,
+def _document_record(a: dict, data: dict, proj: Project, users: dict[int, str], codebook: Codebook,
                      url: str, task_id: int) -> tuple[dict, str | None]:
     where = f"project {proj.title!r}, task {task_id} ({data.get('file')}), annotation {a.get('id')}"
     if not str(data.get("key", "")).startswith("doc|"):
         return {}, f"{where}: the task was not made by `coder docs push` (no document key); ignored"
-    reviewer = users.get(a.get("completed_by"), str(a.get("completed_by", "")))
-    chosen: dict[str, list[str]] = {f: [] for f in FIELDS}
-    comment = ""
-    for item in a.get("result") or []:
-        if item.get("from_name") in chosen and item.get("type") == "choices":
-            chosen[item["from_name"]] += [str(c) for c in item.get("value", {}).get("choices", [])]
-        elif item.get("from_name") == "comment":
-            comment = " ".join(str(x) for x in item.get("value", {}).get("text", []))
+    reviewer = reviewer_of(a, users)
+    by_control, comment = annotation_choices(a)
+    chosen = {f: by_control.get(f, []) for f in FIELDS}
     codes = {}
     for fld in FIELDS:
         try:
@@ -281,30 +303,26 @@ def _document_record(a: dict, data: dict, proj: review.Project, users: dict[int,
     suggested = {f: str(data.get(f"suggested_{f}", "")) for f in FIELDS}
     changed = [f for f in FIELDS if codes[f] != suggested[f]]
     rec = {
-        "record_id": f"{proj.created_at}|{proj.id}|{a.get('id')}|{a.get('updated_at')}",
-        "annotation": f"{proj.created_at}|{proj.id}|{a.get('id')}",
         "sha256": str(data.get("sha256", "")), "file": str(data.get("file", "")),
         **codes, **{f"suggested_{f}": v for f, v in suggested.items()},
         "confidence": data.get("confidence", ""), "model_version": str(data.get("model_version", "")),
         "agreed": not changed, "changed": changed,
-        **review.annotation_provenance(a, proj, url, task_id, reviewer, comment),
+        **annotation_provenance(a, proj, url, task_id, reviewer, comment),
     }
     return rec, None
 
 
 def pull_documents(store: str | Path, codebook: Codebook, project: str | None = None,
-                   client: review.Client | None = None) -> tuple[review.PullResult, int]:
+                   client: Client | None = None) -> tuple[PullResult, int]:
     """Fetch completed document annotations and add the new ones to the store; returns (result, recorded)."""
     result = fetch_document_reviews(codebook, project=project, client=client)
-    return result, DocumentReviewStore(store).add(result.new)
+    return result, document_store(store).add(result.new)
 
 
-# --------------------------------------------------------------------------------------------- accept
-
-def build_accepted(details: dict, store: DocumentReviewStore) -> pd.DataFrame:
+def build_accepted(details: dict, store: ReviewStore) -> pd.DataFrame:
     """One row per coded file: human codes where a reviewer decided (whatever the route), else the model's
     for `auto` documents; `review` documents not reviewed yet are `pending` (codes empty, suggestion kept)."""
-    humans = store.decisions()
+    humans = store.decisions(lambda r: r["sha256"])
     rows = []
     for d in details["documents"]:
         row = dict.fromkeys(ACCEPTED_COLUMNS, "")
@@ -319,25 +337,20 @@ def build_accepted(details: dict, store: DocumentReviewStore) -> pd.DataFrame:
         for f in FIELDS:
             row[f"suggested_{f}"] = _codes(d, f)
         h = humans.get(d["sha256"])
+        row["source"] = accepted_source(h is not None, d.get("route", "review"))
         if h is not None:
             row.update({f: h[f] for f in FIELDS})
-            row.update({"source": "human", "reviewer": h["reviewer"], "reviewed_at": h["reviewed_at"],
+            row.update({"reviewer": h["reviewer"], "reviewed_at": h["reviewed_at"],
                         "agreed": "yes" if h["agreed"] else "no"})
-        elif d.get("route") == "auto":
+        elif row["source"] == "auto":
             row.update({f: row[f"suggested_{f}"] for f in FIELDS})
-            row["source"] = "auto"
-        else:
-            row["source"] = "pending"
         rows.append(row)
     return pd.DataFrame(rows, columns=ACCEPTED_COLUMNS)
 
 
 def accept_documents(coded: str | Path, out: str | Path, store: str | Path = "annotations") -> pd.DataFrame:
     """Write the final documents table (`build_accepted`) atomically; returns it."""
-    table = build_accepted(read_coded(coded), DocumentReviewStore(store))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        table.to_csv(tmp, index=False)
+    table = build_accepted(read_coded(coded), document_store(store))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    write_csv_atomic(table, out)
     return table
-

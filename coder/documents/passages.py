@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from coder.extract import (
+from coder.documents.extract import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PAGES,
     DocumentError,

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from coder.report import NATIONAL, half_up  # noqa: E402
+from coder.report.tables import NATIONAL, half_up
 
 MAIN = "#1f5f8b"
 SECONDARY = "#9cc3de"

@@ -1,0 +1,134 @@
+"""Moving tasks in and annotations out, the same way for every queue (answers, documents).
+
+Tasks are imported in batches (one transaction each) and skipped when their key is already queued, so an
+interrupted push re-run finishes without duplicates; every completed annotation comes back with the same
+provenance (who, when, where) and a record id that changes only when the annotation is edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from coder.labelstudio.client import Client
+from coder.labelstudio.projects import Project
+
+
+@dataclass
+class PushResult:
+    projects: dict[str, int] = field(default_factory=dict)   # title -> project id
+    created: list[str] = field(default_factory=list)
+    added: int = 0
+    already: int = 0
+    routed_auto: int = 0
+
+
+@dataclass
+class PullResult:
+    projects: list[str] = field(default_factory=list)
+    new: list[dict] = field(default_factory=list)
+    seen: int = 0
+    skipped: int = 0           # cancelled (skipped) annotations: task stays in the queue
+    waiting: int = 0           # tasks without a completed annotation
+    problems: list[str] = field(default_factory=list)
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def existing_keys(client: Client, project_id: int) -> set[str]:
+    tasks = client.call("listing tasks", lambda: list(client.ls.tasks.list(project=project_id, fields="all")))
+    return {str((t.data or {}).get("key")) for t in tasks if (t.data or {}).get("key")}
+
+
+def queue_tasks(client: Client, plan: list[tuple[Project, list[dict]]], result: PushResult, batch_size: int = 50,
+                progress: ProgressFn | None = None, what: str = "tasks") -> PushResult:
+    """Import each project's tasks (in queue order) that it does not hold yet, in batches of `batch_size`.
+
+    A task is known by `data.key`: a key already in the project, or seen earlier in the same plan (a copy),
+    is skipped, so a re-run after an interruption adds only what is missing and never changes a task a
+    reviewer has touched. Each batch is one import request (one transaction on the server).
+    """
+    todo: list[tuple[Project, list[dict]]] = []
+    for proj, tasks in plan:
+        result.projects[proj.title] = proj.id
+        if proj.created:
+            result.created.append(proj.title)
+        have = existing_keys(client, proj.id)
+        unique: dict[str, dict] = {}
+        for t in tasks:
+            unique.setdefault(str(t["data"]["key"]), t)
+        new = [t for k, t in unique.items() if k not in have]
+        result.already += len(unique) - len(new)
+        todo.append((proj, new))
+    total = sum(len(new) for _, new in todo)
+    if progress:
+        progress(0, total)
+    for proj, new in todo:
+        for start in range(0, len(new), batch_size):
+            batch = new[start:start + batch_size]
+            client.call(f"importing {what} ({result.added} of {total} done)", client.ls.projects.import_tasks,
+                        id=proj.id, request=batch, return_task_ids=True)
+            result.added += len(batch)
+            if progress:
+                progress(result.added, total)
+    return result
+
+
+def collect_annotations(client: Client, projects: list[Project], make_record: Callable) -> PullResult:
+    """Every completed annotation of `projects`, turned into a record by `make_record(annotation, task data,
+    project, users, url, task id) -> (record, problem)`. Cancelled (skipped) ones leave the task queued."""
+    users = {u.id: u.email for u in client.call("listing users", client.ls.users.list)}
+    out = PullResult(projects=[p.title for p in projects])
+    for proj in projects:
+        tasks = client.call("listing tasks",
+                            lambda p=proj: list(client.ls.tasks.list(project=p.id, fields="all")))
+        for t in tasks:
+            data = t.data or {}
+            done_here = False
+            for a in (t.annotations or []):
+                a = a if isinstance(a, dict) else a.model_dump(mode="json")
+                if a.get("was_cancelled"):
+                    out.skipped += 1
+                    continue
+                rec, problem = make_record(a, data, proj, users, client.url, int(t.id))
+                if problem:
+                    out.problems.append(problem)
+                    continue
+                done_here = True
+                out.new.append(rec)
+            if not done_here:
+                out.waiting += 1
+    out.seen = len(out.new)
+    return out
+
+
+def reviewer_of(a: dict, users: dict[int, str]) -> str:
+    """The reviewer's e-mail (each reviewer has an account), else the user id Label Studio gave."""
+    return users.get(a.get("completed_by"), str(a.get("completed_by", "")))
+
+
+def annotation_choices(a: dict, comment_name: str = "comment") -> tuple[dict[str, list[str]], str]:
+    """What the reviewer chose, per choices control (codes: the choices' aliases), and their comment."""
+    chosen: dict[str, list[str]] = {}
+    comment = ""
+    for item in a.get("result") or []:
+        if item.get("type") == "choices":
+            chosen.setdefault(str(item.get("from_name")), []).extend(
+                str(c) for c in item.get("value", {}).get("choices", []))
+        elif item.get("from_name") == comment_name:
+            comment = " ".join(str(x) for x in item.get("value", {}).get("text", []))
+    return chosen, comment
+
+
+def annotation_provenance(a: dict, proj: Project, url: str, task_id: int, reviewer: str, comment: str) -> dict:
+    """Who reviewed, when, where, and the record's ids: the fields every recorded human decision carries.
+
+    `record_id` names this version of the annotation (an edit in Label Studio makes a new one); `annotation`
+    names the annotation across its versions, so the latest version can win.
+    """
+    annotation = f"{proj.created_at}|{proj.id}|{a.get('id')}"
+    return {"record_id": f"{annotation}|{a.get('updated_at')}", "annotation": annotation,
+            "reviewer": reviewer, "reviewed_at": str(a.get("updated_at") or a.get("created_at") or ""),
+            "comment": comment, "lead_time": a.get("lead_time"), "server": url, "project": proj.title,
+            "project_id": proj.id, "task_id": task_id, "annotation_id": a.get("id")}

@@ -1,0 +1,106 @@
+"""The store of human decisions (default ``annotations/``), the source of truth for every human code.
+
+* ``reviews.jsonl`` (``documents.jsonl`` for documents): one JSON line per version of a completed annotation,
+  keyed by ``record_id`` (project, annotation id and its last edit time), so pulling twice records nothing
+  twice and an annotation edited after a pull is recorded again, its latest version winning. Lines are
+  never dropped.
+* ``state.json``: the suggestions file last pushed or accepted, so ``coder status`` can count what is
+  auto-coded and what waits for review without being told again.
+
+Every file is rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+from coder.errors import InputError
+from coder.files import write_json_atomic, write_text_atomic
+
+REVIEWS_FILE = "reviews.jsonl"
+DOCUMENTS_FILE = "documents.jsonl"
+STATE_FILE = "state.json"
+
+
+class ReviewStore:
+    """The append-only record of human reviews, deduplicated by `record_id`.
+
+    `filename` keeps each queue's decisions apart: answers in `reviews.jsonl`, documents in `documents.jsonl`.
+    """
+
+    def __init__(self, path: str | Path = "annotations", filename: str = REVIEWS_FILE) -> None:
+        self.dir = Path(path)
+        self.reviews_path = self.dir / filename
+        self.state_path = self.dir / STATE_FILE
+
+    def records(self) -> list[dict]:
+        """Every recorded version, in the order recorded."""
+        if not self.reviews_path.exists():
+            return []
+        out = []
+        with open(self.reviews_path, encoding="utf-8") as f:
+            for n, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    raise InputError("line is not valid JSON (was the file edited by hand?)",
+                                     file=str(self.reviews_path), row=n) from None
+        return out
+
+    def add(self, records: list[dict]) -> int:
+        """Add the records not already stored; returns how many were new."""
+        existing = self.records()
+        seen = {r["record_id"] for r in existing}
+        new = []
+        for r in records:
+            if r["record_id"] not in seen:
+                seen.add(r["record_id"])
+                new.append(r)
+        if new:
+            lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) for r in existing + new]
+            write_text_atomic(self.reviews_path, "\n".join(lines) + "\n")
+        return len(new)
+
+    def latest(self) -> list[dict]:
+        """The latest version of each annotation (an annotation edited in Label Studio supersedes itself)."""
+        by_annotation: dict[str, dict] = {}
+        for r in self.records():
+            key = r.get("annotation") or r["record_id"]
+            seen = by_annotation.get(key)
+            if seen is None or str(r.get("reviewed_at", "")) >= str(seen.get("reviewed_at", "")):
+                by_annotation[key] = r
+        return list(by_annotation.values())
+
+    def decisions(self, key: Callable[[dict], Hashable]) -> dict:
+        """One decision per `key(record)`: the most recently made review wins when several exist."""
+        out: dict = {}
+        for r in sorted(self.latest(), key=lambda r: str(r.get("reviewed_at", ""))):
+            out[key(r)] = r
+        return out
+
+    def state(self) -> dict:
+        try:
+            return json.loads(self.state_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    def remember_suggestions(self, path: str | Path) -> None:
+        state = self.state()
+        state["suggestions"] = str(Path(path).resolve())
+        write_json_atomic(self.state_path, state)
+
+
+def answer_key(record: dict) -> tuple[str, str, int]:
+    """The answer a review decides: (round, locality, qid)."""
+    return str(record["round"]), str(record["locality"]), int(record["qid"])
+
+
+def human_decisions(store: ReviewStore) -> dict[tuple[str, str, int], dict]:
+    """One decision per answer (round, locality, qid): the most recently made review wins."""
+    return store.decisions(answer_key)
