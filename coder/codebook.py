@@ -14,8 +14,6 @@ from coder.errors import InputError
 
 PROJECT_CODEBOOK_DIR = Path(__file__).resolve().parent.parent / "codebook"
 PACKAGED_CODEBOOK_DIR = Path(__file__).resolve().parent / "data"
-
-
 STANCES = ("no", "yes", "unclear", "underway", "other")
 _UNDERWAY = re.compile(r"in progress|in process|in development|being developed|under review|being put in place|"
                        r"work in progress|in part|part completed|further discussion|under discussion|developing")

@@ -10,11 +10,10 @@ import pandas as pd
 
 from coder.codebook import Codebook, format_codes
 from coder.errors import InputError
+from coder.returns import read_table
 
 SUGGESTION_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",
                       "model_version", "ref", "support", "source_id"]
-
-
 SUGGESTION_REQUIRED = ["round", "locality", "qid", "suggested", "confidence", "route"]
 
 
@@ -23,8 +22,6 @@ OPTIONAL_SUGGESTION_COLUMNS = ["human_codes", "priority"]
 
 def read_suggestions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     """Read a suggestions CSV (`coder suggest`), checking each row; errors name the file, row and column."""
-    from coder.returns import read_table
-
     df = read_table(path)
     missing = [c for c in SUGGESTION_REQUIRED if c not in df.columns]
     if missing:

@@ -43,8 +43,6 @@ from coder.review.store import DOCUMENTS_FILE, ReviewStore
 from coder.spreadsheet import write_csv_atomic
 
 DEFAULT_PROJECT = "coder documents"
-
-
 CONFIG_MARKER = "coder document review"
 
 

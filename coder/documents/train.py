@@ -24,8 +24,6 @@ from coder.errors import InputError
 from coder.files import atomic_path, write_json_atomic
 
 MODEL_FILE = "documents.skops"
-
-
 MANIFEST_FILE = "manifest.json"
 
 

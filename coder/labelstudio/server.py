@@ -32,8 +32,6 @@ from coder.labelstudio.state import (
 )
 
 LABEL_STUDIO_VERSION = "1.23.2"
-
-
 DEFAULT_PORT = 8080
 
 

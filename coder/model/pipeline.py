@@ -26,10 +26,10 @@ from coder.model.classify import Answers, CodeClassifier, codebook_spec, decide
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder
 from coder.model.route import choose_thresholds, route
 from coder.model.store import codebook_hash, load_model, next_version, now_iso, save_model
+from coder.suggestions import SUGGESTION_COLUMNS
 
 StageFn = Callable[[str, int, int], None]
-SUGGEST_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",
-                   "model_version", "ref", "support", "source_id", "human_codes"]
+SUGGEST_COLUMNS = [*SUGGESTION_COLUMNS, "human_codes"]  # what `suggest` writes: the table plus codes a person gave
 DEFAULT_TARGET = 0.95
 DEFAULT_CV = 5
 

@@ -23,8 +23,6 @@ NATIONAL = "National"
 # The order Appendix 3b prints its regional tables in; other regions follow alphabetically.
 PUBLISHED_REGIONS = ("North West", "East Midlands", "West Midlands", "South East", "South West", "London",
                      "North East", "East", "Yorkshire and Humber")
-
-
 PENDING_POLICIES = ("suggested", "exclude")
 
 

@@ -21,8 +21,6 @@ from coder.labelstudio.projects import xml_escape
 from coder.suggestions import task_key
 
 CONFIG_MARKER = "coder review queue"
-
-
 SINGLE, MULTI, COMMENT, ANSWER = "code", "codes", "comment", "answer"
 
 

@@ -13,8 +13,6 @@ from coder.errors import InputError
 from coder.returns import read_returns, read_table
 
 HUMAN_SOURCES = ("human", "")  # '' = a hand-coded returns file (no `source` column)
-
-
 EXTRA_COLUMNS = ("source", "suggested", "confidence", "model_version", "agreed")
 
 
