@@ -131,3 +131,25 @@ def swap_in(stage: Path, target: Path) -> None:
         os.rename(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged_files(targets: Iterable[str | Path]) -> Iterator[dict[Path, Path]]:
+    """Write several files that belong together (a table and its sidecars) as one step.
+
+    Yields {target: temporary path}; the temporaries live in one staging folder beside the first target and
+    replace their targets only once every one is written, so a failure leaves the previous set complete.
+    """
+    targets = [Path(t) for t in targets]
+    targets[0].parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{targets[0].name}.", suffix=".staging", dir=targets[0].parent))
+    try:
+        tmps = {t: stage / f"{i}-{t.name}" for i, t in enumerate(targets)}
+        yield tmps
+        for t, tmp in tmps.items():
+            if tmp.exists():
+                os.chmod(tmp, 0o666 & ~_umask())
+                t.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, t)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -21,6 +21,7 @@ from coder.cli.options import (
     progress,
 )
 from coder.display import frame_table, metrics_table
+from coder.files import check_output
 from coder.model.embed import DEFAULT_EMBEDDER
 
 
@@ -61,6 +62,7 @@ def train(
     from coder.model import pipeline
     from coder.model.embed import Embedder
 
+    check_output(model_dir, [data, codebook], folder=True, option="--model-dir")
     cb, df = _load(data, codebook, encoding, round_, require_codes=True)
     with progress() as stage:
         model = pipeline.train(df, cb, model_dir, Embedder(embedder),
@@ -84,10 +86,12 @@ def suggest(
     Example:
         coder suggest --data coder/data/returns.csv --model-dir models/ --out suggestions.csv
     """
-    from coder.model import pipeline
     from coder.spreadsheet import write_csv_atomic
 
+    check_output(out, [data, model_dir, codebook])
     cb, df = _load(data, codebook, encoding)
+    from coder.model import pipeline
+
     model = pipeline.open_model(model_dir, cb)
     with progress() as stage:
         s = pipeline.suggest(df, model, target_precision=target_precision, stage=stage)
@@ -121,9 +125,9 @@ def evaluate(
     Example:
         coder evaluate --data coder/data/returns.csv --model-dir models/ --json
     """
+    cb, df = _load(data, codebook, encoding)
     from coder.model import pipeline
 
-    cb, df = _load(data, codebook, encoding)
     model = pipeline.open_model(model_dir, cb)
     m = pipeline.evaluate(df, model, target_precision=target_precision)
     if as_json:
@@ -141,6 +145,8 @@ def demo(
         coder demo --workdir demo
     """
     from coder.demo import run_demo
+
+    check_output(workdir, folder=True, option="--workdir")
 
     run_demo(workdir, console=console, stage_bar=progress)
 

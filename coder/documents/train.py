@@ -43,12 +43,19 @@ def read_labels(path: str | Path, codebook: Codebook) -> list[dict]:
         if col not in df.columns:
             raise InputError("missing column", file=str(path), column=col)
     out = []
+    seen: set[str] = set()
+    folder = path.parent.resolve()
+    section_ids = {s.id for s in codebook.sections}
     for i, r in df.iterrows():
         row = int(i) + 2
         f = path.parent / r["file"]
-        if not f.exists():
-            raise InputError(f"document {r['file']!r} is not beside the labels file", file=str(path), row=row,
-                             column="file")
+        inside = not f.is_symlink() and folder in f.resolve().parents
+        if not r["file"].strip() or not inside or not f.is_file():
+            raise InputError(f"document {r['file']!r} is not a file in the labels file's folder", file=str(path),
+                             row=row, column="file")
+        if f.resolve() in seen:
+            raise InputError(f"document {r['file']!r} is labelled twice", file=str(path), row=row, column="file")
+        seen.add(f.resolve())
         if r["doc_type"] not in DOC_TYPES:
             raise InputError(f"unknown doc_type {r['doc_type']!r}; one of {', '.join(DOC_TYPES)}",
                              file=str(path), row=row, column="doc_type")
@@ -58,7 +65,12 @@ def read_labels(path: str | Path, codebook: Codebook) -> list[dict]:
             for q in qs:
                 codebook.question(q)
         except (ValueError, KeyError) as e:
-            raise InputError(f"bad question/section number ({e})", file=str(path), row=row) from None
+            raise InputError(f"bad question/section number ({str(e).strip(chr(34))})", file=str(path),
+                             row=row) from None
+        bad = [s for s in secs if section_ids and s not in section_ids]
+        if bad:
+            raise InputError(f"section {bad[0]} is not in codebook {codebook.name!r}", file=str(path), row=row,
+                             column="sections")
         pris = _split(r["priorities"])
         for p in pris:
             if p not in PRIORITIES:
@@ -81,6 +93,8 @@ def read_answers(path: str | Path, codebook: Codebook) -> tuple[list[str], list[
     texts, qids = [], []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise InputError(f"answers are not UTF-8 text (byte {e.start})", file=str(path)) from None
     except OSError as e:
         raise InputError(f"cannot read answers: {e.strerror}", file=str(path)) from None
     for n, line in enumerate(lines, 1):
@@ -91,10 +105,15 @@ def read_answers(path: str | Path, codebook: Codebook) -> tuple[list[str], list[
             qid, text = int(d["qid"]), str(d["text"])
         except (ValueError, KeyError, TypeError):
             raise InputError("not a JSON object with qid and text", file=str(path), row=n) from None
-        if qid not in codebook.by_id or not text.strip():
+        if qid not in codebook.by_id:
+            raise InputError(f"question {qid} is not in codebook {codebook.name!r}", file=str(path), row=n,
+                             column="qid")
+        if not text.strip():
             continue
         texts.append(text.replace("{AREA}", "the area").replace("{CCG}", "the CCG"))
         qids.append(qid)
+    if not texts:
+        raise InputError("the answer bank has no answers", file=str(path))
     return texts, qids
 
 
