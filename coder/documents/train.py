@@ -21,7 +21,7 @@ from coder.documents.model import DocumentCoder, EmbeddedDocument
 from coder.documents.passages import prepare
 from coder.documents.vocab import DOC_TYPES, PRIORITIES
 from coder.errors import InputError
-from coder.files import atomic_path, write_json_atomic
+from coder.files import staged_files
 
 MODEL_FILE = "documents.skops"
 
@@ -183,9 +183,19 @@ def train(labels_path: str | Path, answers_path: str | Path, model_dir: str | Pa
     if evaluate and len(docs) >= 3:
         metrics = evaluate_loo(docs, labels, codebook, passage_clf=model.passage_clf_, **fit_kw)
     model_dir = Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(model_dir / MODEL_FILE) as tmp:
-        sio.dump(model.state(), tmp)
+    # the model and its manifest are one version: written aside, swapped in together
+    with staged_files([model_dir / MODEL_FILE, model_dir / MANIFEST_FILE]) as tmp:
+        sio.dump(model.state(), tmp[model_dir / MODEL_FILE])
+        manifest = _manifest(labels_path, answers_path, labels, codebook, embedder_name, embedder, docs, texts,
+                             _file_hash(tmp[model_dir / MODEL_FILE]), metrics, model)
+        tmp[model_dir / MANIFEST_FILE].write_text(json.dumps(manifest, indent=2, default=str) + "\n",
+                                                  encoding="utf-8")
+    return manifest
+
+
+def _manifest(labels_path, answers_path, labels: list[dict], codebook: Codebook, embedder_name: str, embedder,
+              docs: list, texts: list[str], model_sha256: str, metrics: dict, model) -> dict:
+    """What a documents model was made from and how good it was (written beside documents.skops)."""
     data_hash = hashlib.sha256()
     for b in (Path(labels_path).read_bytes(), Path(answers_path).read_bytes()):
         data_hash.update(hashlib.sha256(b).digest())
@@ -199,14 +209,13 @@ def train(labels_path: str | Path, answers_path: str | Path, model_dir: str | Pa
         "embedder": embedder_name, "embedder_fingerprint": embedder.fingerprint,
         "labelled_documents": len(docs), "answers": len(texts),
         "model_file": MODEL_FILE,
-        "model_sha256": _file_hash(model_dir / MODEL_FILE),
+        "model_sha256": model_sha256,
         "metrics_leave_one_out": metrics,
         "fallbacks": {"questions": {str(q): b for q, b in model.basis_.items() if b == "codebook wording"},
                       "priorities": {p: b for p, b in model.priority_basis_.items() if b == "description"},
                       "doc_types": {t: b for t, b in model.type_basis_.items() if b == "lexicon"}},
     }
     manifest["model_version"] = f"docs-{manifest['model_sha256'][:12]}"
-    write_json_atomic(model_dir / MANIFEST_FILE, manifest)
     return manifest
 
 
