@@ -79,6 +79,9 @@ def check_output(out: str | Path, inputs: Iterable[str | Path | None] = (), *, f
             clash = _inside(out, inp) or (folder and _inside(inp, out))
         else:
             clash = _same_path(out, inp) or (folder and inp.exists() and _inside(inp, out))
+        if clash and inp.is_dir() and not _inside(inp, out):
+            raise InputError(f"{option} is inside the input folder {str(inp)!r} (it could overwrite or be read as "
+                             "an input): choose a path outside it", file=str(out))
         if clash:
             raise InputError(f"{option} would overwrite the input {str(inp)!r}: choose another path", file=str(out))
     if out.exists() or out.is_symlink():

@@ -252,7 +252,7 @@ def out_cases() -> list[Case]:
         Case("suggest-out-is-a-folder", suggest(lambda t, w: str((t / "o").mkdir() or t / "o")), says="folder"),
         Case("suggest-out-under-a-file", suggest(lambda t, w: str(Path(put(t, "f", "x")) / "s.csv")),
              says="not a folder"),
-        Case("suggest-out-in-model-dir", suggest(lambda t, w: str(w / "models" / "registry.json")), says="overwrite"),
+        Case("suggest-out-in-model-dir", suggest(lambda t, w: str(w / "models" / "registry.json")), says="input"),
         Case("suggest-out-is-codebook", lambda t, w: ["suggest", "--data", str(w / "sample.csv"), "--model-dir",
                                                        str(w / "models"), "--codebook", put(t, "cb.yaml", codebook_text(
                                                            lambda d: None)), "--out", str(t / "cb.yaml")],
@@ -265,7 +265,7 @@ def out_cases() -> list[Case]:
         Case("accept-out-is-suggestions", lambda t, w: ["accept", "--suggestions", sug(t, w), "--store",
                                                         str(t / "ann"), "--out", str(t / "s.csv")], says="overwrite"),
         Case("accept-out-in-store", lambda t, w: ["accept", "--suggestions", sug(t, w), "--store", str(
-            Path(put(t, "ann/reviews.jsonl", "")).parent), "--out", str(t / "ann" / "acc.csv")], says="overwrite"),
+            Path(put(t, "ann/reviews.jsonl", "")).parent), "--out", str(t / "ann" / "acc.csv")], says="input folder"),
         Case("accept-store-is-a-file", lambda t, w: ["accept", "--suggestions", sug(t, w), "--store",
                                                      put(t, "ann", "x"), "--out", str(t / "acc.csv")],
              says="not a folder"),

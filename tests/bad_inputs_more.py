@@ -227,8 +227,8 @@ def document_cases() -> list[Case]:
         Case("docs-train-answers-a-list", train(LABEL_OK, "[1, 2]\n"), says="row 1"),
         Case("docs-train-model-dir-is-a-file", lambda t, w: train(LABEL_OK)(t, w)[:-3] + [
             "--model-dir", put(t, "dm", "x"), "--no-eval"], says="not a folder"),
-        Case("docs-code-out-inside-input", code("--out", "{t}/docs/documents.csv"), says="overwrite"),
-        Case("docs-code-out-is-a-document", code("--out", "{t}/docs/a.txt"), says="overwrite"),
+        Case("docs-code-out-inside-input", code("--out", "{t}/docs/documents.csv"), says="input folder"),
+        Case("docs-code-out-is-a-document", code("--out", "{t}/docs/a.txt"), says="input"),
         Case("docs-code-review-below-5", code("--out", "{t}/c.csv", "--review-below", "5"), says="--review-below"),
         Case("docs-code-workers-negative", code("--out", "{t}/c.csv", "--workers", "-3"), says="--workers"),
         Case("docs-code-max-mb-negative", code("--out", "{t}/c.csv", "--max-mb", "-1"), says="--max-mb"),
