@@ -115,7 +115,7 @@ def _write_folder(out: Path, cur: pd.DataFrame, df: pd.DataFrame, codebook: Code
     write_safe_csv(a4, out / "appendix4.csv")
     files.append("appendix4.csv")
     cmp = None
-    if published:
+    if published is not None:
         cmp = compare_with_published(table, published)
         write_safe_csv(cmp, out / "published_comparison.csv")
         files.append("published_comparison.csv")
