@@ -59,11 +59,14 @@ def train(
     Example:
         coder train --data coder/data/returns.csv --round 2013-06 --model-dir models/
     """
-    from coder.model import pipeline
-    from coder.model.embed import Embedder
-
     check_output(model_dir, [data, codebook], folder=True, option="--model-dir")
     cb, df = _load(data, codebook, encoding, round_, require_codes=True)
+    # the model stack (torch, skops) loads only once the input is known to be good
+    from coder.model import pipeline
+    from coder.model.embed import Embedder
+    from coder.model.store import read_registry
+
+    read_registry(model_dir)  # a damaged registry is named before hours of training
     with progress() as stage:
         model = pipeline.train(df, cb, model_dir, Embedder(embedder),
                                target_precision=target_precision or pipeline.DEFAULT_TARGET,

@@ -55,13 +55,13 @@ def retrain(
     Example:
         coder retrain --accepted coder/data/returns-2013-06.csv --accepted accepted.csv --model-dir models/
     """
-    from coder.model.guarantee import describe
     from coder.rounds.accepted import read_accepted
-    from coder.rounds.retrain import retrain as run
 
     check_output(model_dir, [*accepted, codebook], folder=True, option="--model-dir")
     cb = load_codebook(codebook)
     acc = read_accepted(accepted, cb, encoding)
+    from coder.model.guarantee import describe
+    from coder.rounds.retrain import retrain as run
     with progress() as stage:
         res = run(acc, cb, model_dir, include_auto=include_auto, threshold_method=threshold_method,
                   target_precision=target_precision, delta=delta, fraction=holdout, stage=stage)
@@ -137,15 +137,15 @@ def audit(
     Example:
         coder audit --data coder/data/returns.csv --model-dir models/ --out audit.csv
     """
-    from coder.model import pipeline
     from coder.rounds.accepted import read_accepted
-    from coder.rounds.audit import audit as run
-    from coder.rounds.retrain import manifest_classifier_params
     from coder.spreadsheet import write_csv_atomic
 
     check_output(out, [data, model_dir, codebook])
     cb = load_codebook(codebook)
     df = read_accepted([data], cb, encoding)
+    from coder.model import pipeline
+    from coder.rounds.audit import audit as run
+    from coder.rounds.retrain import manifest_classifier_params
     model = pipeline.open_model(model_dir, cb)
     with progress() as stage:
         flags = run(df, cb, pipeline.embedder_for(model), classifier_params=manifest_classifier_params(model.manifest),
