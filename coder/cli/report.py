@@ -49,7 +49,6 @@ def register(app: typer.Typer) -> None:
         encoding: EncodingOpt = "utf-8",
     ) -> None:
         from coder.files import check_output
-        from coder.report.build import write_report
         from coder.report.definitions import load_report_definitions
         from coder.report.tables import read_coded
 
@@ -57,6 +56,7 @@ def register(app: typer.Typer) -> None:
         cb = load_codebook(codebook)
         defs = load_report_definitions(definitions, codebook=cb)
         frame = read_coded(data, cb, encoding=encoding)
+        from coder.report.build import write_report  # charts and workbooks load once the input is good
         with progress(transient=True) as stage:
             result = write_report(frame, out, cb, defs, round_=round_, compare=compare, pending=pending,
                                   min_requests=min_requests, published=published, progress=stage,
