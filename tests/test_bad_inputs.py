@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "coder" / "data"
 CASES: list[Case] = (returns_cases() + codebook_cases() + report_cases() + out_cases() + model_cases()
                      + store_cases() + suggestion_cases() + document_cases())
-WORKERS = 3
+WORKERS = 4
+# cases the checks after the table look into
+EXTRA_NEEDS = ("docs-search-valid-no-escapes", "docs-code-hostile-folder", "models-use-model-dir-before-use")
 
 
 def coder(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -95,9 +97,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def results(world: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Run every case (a few at a time); keep what each did and the hashes of its folder before and after."""
+def results(world: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict:
+    """Run the selected cases (a few at a time); keep what each did and its folder's hashes before and after."""
     before_world = snapshot(world)
+    wanted = {item.callspec.params["case"].id for item in request.session.items
+              if hasattr(item, "callspec") and "case" in item.callspec.params} | set(EXTRA_NEEDS)
+    cases = [c for c in CASES if c.id in wanted]
 
     def run(case: Case) -> tuple:
         t = tmp_path_factory.mktemp(case.id[:40])
@@ -107,7 +112,7 @@ def results(world: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         return args, r, before, snapshot(t)
 
     with ThreadPoolExecutor(WORKERS) as pool:
-        done = dict(zip([c.id for c in CASES], pool.map(run, CASES), strict=True))
+        done = dict(zip([c.id for c in cases], pool.map(run, cases), strict=True))
     done["__world__"] = (before_world, snapshot(world))
     return done
 
