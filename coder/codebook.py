@@ -122,11 +122,23 @@ class Codebook:
             if p not in q.code_values:
                 allowed = ", ".join(q.code_values + (self.blank_code,))
                 raise ValueError(f"code {p!r} is not a code of question {q.id} ({q.ref}); allowed: {allowed}")
-            if p not in out:
-                out.append(p)
+            if p in out:
+                raise ValueError(f"code {p!r} is given twice in {raw!r}")
+            out.append(p)
         if len(out) > 1 and not q.multi:
             raise ValueError(f"question {q.id} ({q.ref}) takes one code, got {raw!r}")
         return tuple(sorted(out, key=_code_sort_key))
+
+
+def _whole_number(value: object) -> int | None:
+    """An id from YAML: an int, or a string of digits; None for anything else (1.5, 'two', True)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def _normalise_code(p: str) -> str:
@@ -160,19 +172,86 @@ def default_codebook_path() -> Path:
     return project_file("stocktake-2013.yaml")
 
 
+YAML_MAX_BYTES = 2 * 2**20     # a codebook is ~20 KB; anything this big is a mistake or an attack
+YAML_MAX_ALIASES = 50          # aliases (*name) a file may use
+YAML_MAX_NODES = 200_000       # nodes once every alias is expanded (an "anchor bomb" expands to billions)
+
+
+class _BudgetLoader(yaml.SafeLoader):
+    """SafeLoader that counts aliases while composing, so an anchor bomb is refused before it expands."""
+
+    aliases = 0
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > YAML_MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise yaml.YAMLError(f"more than {YAML_MAX_ALIASES} aliases (line {mark.line + 1})")
+        return super().compose_node(parent, index)
+
+
+def _expanded_nodes(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many nodes `node` stands for with every alias expanded (memoised, so bombs cost nothing here)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = YAML_MAX_NODES + 1  # a cycle counts as too big
+    n = 1
+    if isinstance(node, yaml.SequenceNode):
+        n += sum(_expanded_nodes(c, sizes) for c in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        n += sum(_expanded_nodes(k, sizes) + _expanded_nodes(v, sizes) for k, v in node.value)
+    sizes[id(node)] = min(n, YAML_MAX_NODES + 1)
+    return sizes[id(node)]
+
+
+def safe_yaml(raw: bytes | str) -> object:
+    """Parse YAML with plain types only, at most YAML_MAX_ALIASES aliases and YAML_MAX_NODES expanded nodes.
+
+    Raises yaml.YAMLError (the caller names the file). Used for every YAML coder reads: codebooks, report
+    definitions, the documents' vocabulary.
+    """
+    loader = _BudgetLoader(raw)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_nodes(node, {}) > YAML_MAX_NODES:
+            raise yaml.YAMLError(f"expands to more than {YAML_MAX_NODES:,} values through aliases")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: str | Path, what: str) -> tuple[object, str]:
-    """Parse a YAML file; returns (data, sha256 of its bytes). Errors name the file and the line."""
+    """Parse a YAML file; returns (data, sha256 of its bytes). Errors name the file and the line.
+
+    Files over YAML_MAX_BYTES and alias-heavy files are refused (see safe_yaml).
+    """
     path = Path(path)
     try:
+        if path.is_dir():
+            raise InputError(f"{what} must be a YAML file, not a folder", file=str(path))
+        if path.stat().st_size > YAML_MAX_BYTES:
+            raise InputError(f"{what} is larger than {YAML_MAX_BYTES // 2**20} MB", file=str(path))
         raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what}: file not found", file=str(path)) from None
     except OSError as e:
         raise InputError(f"cannot read {what}: {e.strerror}", file=str(path)) from None
     try:
-        data = yaml.safe_load(raw)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{what} is not UTF-8 text (byte {e.start})", file=str(path)) from None
+    try:
+        data = safe_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise InputError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
+        problem = getattr(e, "problem", None) or str(e)
+        raise InputError(f"not valid YAML: {problem}", file=str(path),
                          row=(mark.line + 1) if mark else None) from None
+    except RecursionError:
+        raise InputError("not valid YAML: nested too deeply", file=str(path)) from None
     return data, hashlib.sha256(raw).hexdigest()
 
 
@@ -196,7 +275,10 @@ def parse_codebook(data: object, source: str = "<codebook>", sha256: str = "") -
     for i, s in enumerate(data.get("sections") or []):
         if not isinstance(s, dict) or "id" not in s or "title" not in s:
             raise fail(f"sections[{i}]", "needs id and title")
-        sections.append(Section(int(s["id"]), str(s["title"])))
+        sid = _whole_number(s["id"])
+        if sid is None:
+            raise fail(f"sections[{i}].id", f"not a whole number: {s['id']!r}")
+        sections.append(Section(sid, str(s["title"])))
     section_ids = {s.id for s in sections}
     questions = []
     seen_ids: set[int] = set()
@@ -210,10 +292,9 @@ def parse_codebook(data: object, source: str = "<codebook>", sha256: str = "") -
         for k in ("id", "text", "codes"):
             if k not in q:
                 raise fail(f"{key}.{k}", "missing")
-        try:
-            qid = int(q["id"])
-        except (TypeError, ValueError):
-            raise fail(f"{key}.id", f"not a whole number: {q['id']!r}") from None
+        qid = _whole_number(q["id"])
+        if qid is None:
+            raise fail(f"{key}.id", f"not a whole number: {q['id']!r}")
         if qid in seen_ids:
             raise fail(f"{key}.id", f"duplicate question id {qid}")
         seen_ids.add(qid)
@@ -221,7 +302,12 @@ def parse_codebook(data: object, source: str = "<codebook>", sha256: str = "") -
         if ref in seen_refs:
             raise fail(f"{key}.ref", f"duplicate ref {ref}")
         seen_refs.add(ref)
-        section = int(q.get("section", 0))
+        section = _whole_number(q.get("section", 0))
+        if section is None:
+            raise fail(f"{key}.section", f"not a whole number: {q.get('section')!r}")
+        multi = q.get("multi", False)
+        if not isinstance(multi, bool):
+            raise fail(f"{key}.multi", f"must be true or false, not {multi!r}")
         if sections and section not in section_ids:
             raise fail(f"{key}.section", f"section {section} is not defined under sections")
         codes = []
@@ -233,10 +319,14 @@ def parse_codebook(data: object, source: str = "<codebook>", sha256: str = "") -
             stance = str(c.get("stance") or label_stance(str(c["label"])))
             if stance not in STANCES:
                 raise fail(f"{key}.codes[{j}].stance", f"{stance!r} is not one of {', '.join(STANCES)}")
-            codes.append(Code(str(c["code"]), str(c["label"]), stance))
+            code = str(c["code"]).strip()
+            if not re.fullmatch(r"[A-Za-z0-9_.]+", code):
+                raise fail(f"{key}.codes[{j}].code", f"{code!r}: a code is letters, digits, '.' or '_' "
+                                                    "(';' and ',' separate codes)")
+            codes.append(Code(code, str(c["label"]), stance))
         if len({c.code for c in codes}) != len(codes):
             raise fail(f"{key}.codes", "duplicate code")
-        questions.append(Question(qid, ref, section, str(q["text"]).strip(), bool(q.get("multi", False)),
+        questions.append(Question(qid, ref, section, str(q["text"]).strip(), multi,
                                   tuple(codes)))
     blank = str(data.get("blank_code", "NR"))
     for q in questions:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class InputError(Exception):
     """A problem with the user's input: names the file and, where known, the row and column.
@@ -27,3 +29,18 @@ class InputError(Exception):
             where.append(f"column {self.column!r}")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+# C0 and C1 control characters (ESC starts terminal escape sequences), DEL, and bidi overrides
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object, *, one_line: bool = False) -> str:
+    """Text safe to print to a terminal: control characters (escape sequences, NUL, bidi overrides) removed.
+
+    With `one_line`, line breaks and tabs become spaces, so an error stays on one line.
+    """
+    s = str(text)
+    if one_line:
+        s = re.sub(r"\s*[\r\n\t]+\s*", " ", s).strip()
+    return _CONTROL.sub("", s)

@@ -1,13 +1,17 @@
-"""Atomic writes: every file coder writes appears whole or not at all."""
+"""Atomic writes: every file coder writes appears whole or not at all; folders are built aside and swapped in;
+an output that would overwrite an input is refused before any work."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from coder.errors import InputError
 
 
 @contextmanager
@@ -40,3 +44,115 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (hard links and symlinks included)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def _inside(child: Path, folder: Path) -> bool:
+    child, folder = child.resolve(), folder.resolve()
+    return child == folder or folder in child.parents
+
+
+def check_output(out: str | Path, inputs: Iterable[str | Path | None] = (), *, folder: bool = False,
+                 option: str = "--out") -> Path:
+    """Refuse, before any work, an output that would overwrite an input or cannot be written.
+
+    An output is refused when it resolves to an input file (symlinks and hard links included), lies inside
+    an input folder, or (for a folder output, which is replaced whole) contains an input. It is also refused
+    when it is a folder where a file is expected (or the reverse), when a parent on its path is a file, or
+    when the folder it would be written into is not writable.
+    """
+    out = Path(out)
+    for given in inputs:
+        if given is None:
+            continue
+        inp = Path(given)
+        if inp.is_dir():
+            clash = _inside(out, inp) or (folder and _inside(inp, out))
+        else:
+            clash = _same_path(out, inp) or (folder and inp.exists() and _inside(inp, out))
+        if clash and inp.is_dir() and not _inside(inp, out):
+            raise InputError(f"{option} is inside the input folder {str(inp)!r} (it could overwrite or be read as "
+                             "an input): choose a path outside it", file=str(out))
+        if clash:
+            raise InputError(f"{option} would overwrite the input {str(inp)!r}: choose another path", file=str(out))
+    if out.exists() or out.is_symlink():
+        if folder and not out.is_dir():
+            raise InputError(f"{option} is a file, not a folder", file=str(out))
+        if not folder and out.is_dir():
+            raise InputError(f"{option} is a folder, not a file", file=str(out))
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{option}: {str(parent)!r} is a file, not a folder", file=str(out))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{option}: the folder {str(parent)!r} is not writable", file=str(out))
+    if out.exists() and not os.access(out, os.W_OK) and not folder:
+        # replacing a read-only file by rename would work, but the user asked for it to stay as it is
+        raise InputError(f"{option} is read-only", file=str(out))
+    return out
+
+
+@contextmanager
+def staged_dir(target: str | Path) -> Iterator[Path]:
+    """Build a folder beside `target` and swap it in whole on success.
+
+    A failure or an interrupt before the swap leaves `target` exactly as it was (the staging folder is
+    removed); the swap itself is two renames in the same parent folder.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
+    try:
+        os.chmod(stage, 0o777 & ~_umask())
+        yield stage
+        swap_in(stage, target)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def swap_in(stage: Path, target: Path) -> None:
+    """Replace folder `target` by folder `stage` (same parent): the old one is moved aside, then removed."""
+    if not target.exists():
+        os.rename(stage, target)
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.rename(target, old)
+    try:
+        os.rename(stage, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged_files(targets: Iterable[str | Path]) -> Iterator[dict[Path, Path]]:
+    """Write several files that belong together (a table and its sidecars) as one step.
+
+    Yields {target: temporary path}; the temporaries live in one staging folder beside the first target and
+    replace their targets only once every one is written, so a failure leaves the previous set complete.
+    """
+    targets = [Path(t) for t in targets]
+    targets[0].parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{targets[0].name}.", suffix=".staging", dir=targets[0].parent))
+    try:
+        tmps = {t: stage / f"{i}-{t.name}" for i, t in enumerate(targets)}
+        yield tmps
+        for t, tmp in tmps.items():
+            if tmp.exists():
+                os.chmod(tmp, 0o666 & ~_umask())
+                t.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, t)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

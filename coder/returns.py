@@ -6,6 +6,7 @@ Everything downstream works on one tidy long table (`RETURN_COLUMNS`), whatever 
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import io
 import re
@@ -19,6 +20,7 @@ from coder.errors import InputError
 RETURN_COLUMNS = ["round", "locality", "region", "qid", "ref", "text", "codes", "support", "source_id"]
 LONG_REQUIRED = ["locality", "region", "text"]
 DEFAULT_ROUND = "unspecified"
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 KEY = ["round", "locality", "qid"]
 
 
@@ -29,19 +31,20 @@ def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
         raise InputError("file not found", file=str(path))
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        try:
-            df = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
-        except Exception as e:  # openpyxl raises many kinds for a damaged workbook
-            raise InputError(f"cannot read as an Excel workbook ({type(e).__name__}: {e})", file=str(path)) from None
-        df.columns = [_header(c) for c in df.columns]
-        return df.map(lambda v: "" if v is None else str(v))
+        return read_workbook(path)
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError("the file is empty", file=str(path))
     try:
         text = raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
     except UnicodeDecodeError as e:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise InputError("the file is UTF-16 text: re-save it as 'CSV UTF-8' (or pass --encoding utf-16)",
+                             file=str(path), row=1) from None
         row, column = _locate_byte(raw, e.start)
+        if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise InputError(f"byte 0x{raw[e.start]:02x} is not valid {encoding}: re-save the file as 'CSV UTF-8'",
+                             file=str(path), row=row, column=column) from None
         raise InputError(
             f"byte 0x{raw[e.start]:02x} is not valid {encoding}; the file looks like it was saved by Excel "
             f"as 'CSV' (cp1252): re-save it as 'CSV UTF-8' or pass --encoding cp1252",
@@ -57,7 +60,62 @@ def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
         raise InputError(f"not a well-formed CSV ({e})", file=str(path),
                          row=int(m.group(1)) if m else None) from None
     df.columns = [_header(c) for c in df.columns]
+    _refuse_control_characters(df, str(path))
     return df
+
+
+def read_workbook(path: Path) -> pd.DataFrame:
+    """The first sheet of a workbook as strings (header = row 1), refusing what would silently lose data.
+
+    A formula cell with no saved value (the workbook was written by a program, never opened in Excel) would
+    read as a blank answer; a date cell would read as `2014-05-01 00:00:00`. Both are named instead.
+    """
+    import openpyxl
+
+    try:
+        values = openpyxl.load_workbook(path, read_only=True, data_only=True).worksheets[0]
+        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False).worksheets[0]
+        grid: list[list[str]] = []
+        for r, (vals, forms) in enumerate(zip(values.iter_rows(values_only=True),
+                                              formulas.iter_rows(values_only=True), strict=False), start=1):
+            row = []
+            for j, (v, f) in enumerate(zip(vals, forms, strict=False)):
+                column = _header(grid[0][j]) if grid and j < len(grid[0]) else openpyxl.utils.get_column_letter(j + 1)
+                if v is None and isinstance(f, str) and f.startswith("="):
+                    raise InputError("a formula with no saved value: open the workbook in Excel and save it, or "
+                                     "paste the values", file=str(path), row=r, column=column)
+                if isinstance(v, datetime.date | datetime.time):
+                    raise InputError(f"a date or time ({v}), not text: format the cell as text (e.g. 2014-05)",
+                                     file=str(path), row=r, column=column)
+                row.append("" if v is None else str(v))
+            grid.append(row)
+    except InputError:
+        raise
+    except Exception as e:  # openpyxl raises many kinds for a damaged workbook
+        raise InputError(f"cannot read as an Excel workbook ({type(e).__name__})", file=str(path)) from None
+    while grid and not any(c.strip() for c in grid[-1]):
+        grid.pop()
+    if not grid:
+        raise InputError("the workbook's first sheet is empty", file=str(path))
+    width = len(grid[0])
+    header = [_header(c) for c in grid[0]]
+    df = pd.DataFrame([(r + [""] * width)[:width] for r in grid[1:]], columns=header, dtype=str)
+    df = df.loc[:, [h != "" or df[h].astype(bool).any() for h in header]] if "" in header else df
+    _refuse_control_characters(df, str(path))
+    return df
+
+
+def _refuse_control_characters(df: pd.DataFrame, file: str) -> None:
+    """NUL and other control characters (not tab or line breaks) are never real answer text: name the cell."""
+    for c in df.columns:
+        bad = df[c].astype(str).str.contains(CONTROL, regex=True)
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise InputError("the cell holds control characters (NUL or similar): the file is damaged or not text",
+                             file=file, row=i + 2, column=str(c))
+    bad_headers = [c for c in df.columns if re.search(CONTROL, str(c))]
+    if bad_headers:
+        raise InputError("a column name holds control characters", file=file, row=1)
 
 
 def _header(c: object) -> str:
@@ -147,9 +205,17 @@ def _tidy(rec: dict, qid: int, cb: Codebook, file: str, rowno: int, codes_col: s
     locality = _clean(rec.get("locality", ""))
     if not locality:
         raise InputError("locality is empty", file=file, row=rowno, column="locality")
+    round_ = _clean(rec.get("round", ""))
+    if not round_:
+        if "round" in rec:
+            raise InputError("round is empty", file=file, row=rowno, column="round")
+        round_ = DEFAULT_ROUND
+    if parsed and parsed != cb.blank_code and not text:
+        raise InputError(f"a blank answer coded {parsed!r}: a blank answer is {cb.blank_code}", file=file,
+                         row=rowno, column=codes_col)
     source_id = _clean(rec.get("source_id", "")) or ("t:" + hashlib.sha1(text.encode()).hexdigest()[:12])
     return {
-        "round": _clean(rec.get("round", "")) or DEFAULT_ROUND,
+        "round": round_,
         "locality": locality,
         "region": _clean(rec.get("region", "")),
         "qid": qid,

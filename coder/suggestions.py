@@ -33,6 +33,9 @@ def read_suggestions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     # optional: `priority` (coder review order) decides the queue order; `human_codes` are codes the input
     # already had, which no model suggestion replaces
     df = df[SUGGESTION_COLUMNS + [c for c in OPTIONAL_SUGGESTION_COLUMNS if c in df.columns]].copy()
+    if df.empty:
+        raise InputError("the suggestions file has a header but no rows", file=str(path), row=2)
+    human = []
     conf, qids, suggested = [], [], []
     for i, row in enumerate(df.itertuples(index=False)):
         where = {"file": str(path), "row": i + 2}
@@ -58,9 +61,12 @@ def read_suggestions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
             raise InputError(str(e), column="suggested", **where) from None
         if not str(row.round).strip() or not str(row.locality).strip():
             raise InputError("round and locality must not be blank", **where)
+        human.append(_human_codes(getattr(row, "human_codes", ""), q.id, str(row.text), codebook, where))
     df["qid"] = qids
     df["confidence"] = conf
     df["suggested"] = suggested
+    if "human_codes" in df.columns:
+        df["human_codes"] = human
     key = df[["round", "locality", "qid"]].astype(str).agg("|".join, axis=1)
     dup = key.duplicated()
     if dup.any():
@@ -68,6 +74,21 @@ def read_suggestions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
         raise InputError(f"({df['round'].iat[i]}, {df['locality'].iat[i]}, Q{df['qid'].iat[i]}) "
                          f"appears twice", file=str(path), row=i + 2)
     return df
+
+
+def _human_codes(value: object, qid: int, text: str, codebook: Codebook, where: dict) -> str:
+    """A person's codes from the input, checked like any code: a bad one never reaches an accepted table."""
+    raw = "" if value is None else str(value).strip()
+    if not raw or raw.lower() == "nan":
+        return ""
+    try:
+        codes = format_codes(codebook.parse_codes(qid, raw))
+    except ValueError as e:
+        raise InputError(f"human code: {e}", column="human_codes", **where) from None
+    if codes != codebook.blank_code and not text.strip():
+        raise InputError(f"a blank answer hand-coded {codes!r}: a blank answer is {codebook.blank_code}",
+                         column="human_codes", **where)
+    return codes
 
 
 def task_key(round_: str, locality: str, qid: int | str) -> str:

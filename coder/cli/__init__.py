@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from coder.errors import InputError
+from coder.errors import InputError, printable
 
 app = typer.Typer(help="coder: NLP-assisted coding of free-text returns, with people in the loop.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -35,19 +35,32 @@ def _root() -> None:
 _register()
 
 
+def fail(message: object) -> None:
+    """Print `error: <message>` as one clean line on stderr and exit 2."""
+    typer.echo(f"error: {printable(message, one_line=True)}", err=True)
+    sys.exit(2)
+
+
 def main() -> None:
-    """Entry point: run the app, turning InputError into `error: <file>, row N, column 'c': ...` + exit 2."""
+    """Entry point: run the app, turning InputError into `error: <file>, row N, column 'c': ...` + exit 2.
+
+    Problems with the user's files the library did not name itself (a folder where a file belongs, a
+    read-only folder, a full disk) are reported the same way, with the path the system names.
+    """
     try:
         rc = app(standalone_mode=False)
         # Outside standalone mode click returns typer.Exit's code instead of exiting.
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except InputError as e:
-        typer.echo(f"error: {e}", err=True)
-        sys.exit(2)
+        fail(e)
     except FileNotFoundError as e:
-        typer.echo(f"error: {e.filename}: file not found", err=True)
-        sys.exit(2)
+        fail(f"{e.filename}: file not found")
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        fail(f"{where}{e.strerror or e}")
+    except UnicodeDecodeError as e:
+        fail(f"input is not {e.encoding} text (byte {e.start})")
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

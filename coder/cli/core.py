@@ -21,6 +21,7 @@ from coder.cli.options import (
     progress,
 )
 from coder.display import frame_table, metrics_table
+from coder.files import check_output
 from coder.model.embed import DEFAULT_EMBEDDER
 
 
@@ -58,10 +59,14 @@ def train(
     Example:
         coder train --data coder/data/returns.csv --round 2013-06 --model-dir models/
     """
+    check_output(model_dir, [data, codebook], folder=True, option="--model-dir")
+    cb, df = _load(data, codebook, encoding, round_, require_codes=True)
+    # the model stack (torch, skops) loads only once the input is known to be good
     from coder.model import pipeline
     from coder.model.embed import Embedder
+    from coder.model.store import read_registry
 
-    cb, df = _load(data, codebook, encoding, round_, require_codes=True)
+    read_registry(model_dir)  # a damaged registry is named before hours of training
     with progress() as stage:
         model = pipeline.train(df, cb, model_dir, Embedder(embedder),
                                target_precision=target_precision or pipeline.DEFAULT_TARGET,
@@ -84,10 +89,12 @@ def suggest(
     Example:
         coder suggest --data coder/data/returns.csv --model-dir models/ --out suggestions.csv
     """
-    from coder.model import pipeline
     from coder.spreadsheet import write_csv_atomic
 
+    check_output(out, [data, model_dir, codebook])
     cb, df = _load(data, codebook, encoding)
+    from coder.model import pipeline
+
     model = pipeline.open_model(model_dir, cb)
     with progress() as stage:
         s = pipeline.suggest(df, model, target_precision=target_precision, stage=stage)
@@ -121,9 +128,9 @@ def evaluate(
     Example:
         coder evaluate --data coder/data/returns.csv --model-dir models/ --json
     """
+    cb, df = _load(data, codebook, encoding)
     from coder.model import pipeline
 
-    cb, df = _load(data, codebook, encoding)
     model = pipeline.open_model(model_dir, cb)
     m = pipeline.evaluate(df, model, target_precision=target_precision)
     if as_json:
@@ -141,6 +148,8 @@ def demo(
         coder demo --workdir demo
     """
     from coder.demo import run_demo
+
+    check_output(workdir, folder=True, option="--workdir")
 
     run_demo(workdir, console=console, stage_bar=progress)
 

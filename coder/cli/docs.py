@@ -18,11 +18,13 @@ from coder.cli.options import (
     ProjectOpt,
     ResetConfigOpt,
     StoreOpt,
+    check_store,
     echo_pull,
     load_codebook,
     progress,
 )
 from coder.documents.embed import DEFAULT_DOCUMENT_EMBEDDER
+from coder.files import check_output
 
 docs_app = typer.Typer(help="Auto-code good-practice documents (type, sections, questions, priorities).",
                        no_args_is_help=True)
@@ -62,6 +64,7 @@ def train_cmd(
 
     from coder.documents.train import train
 
+    check_output(model_dir, [labels, labels.parent, answers, codebook], folder=True, option="--model-dir")
     with progress(transient=True) as stage:
         manifest = train(labels, answers, model_dir, codebook=load_codebook(codebook), embedder_name=embedder,
                          evaluate=not no_eval, progress=lambda what, done, total: stage(f"embedding {what}",
@@ -85,13 +88,13 @@ def code_cmd(
     input_dir: Annotated[Path, typer.Option("--input", help="Folder of PDF, DOCX, TXT, MD, HTML documents.")],
     model_dir: ModelDirOpt,
     out: Annotated[Path, typer.Option("--out", help="CSV to write (a .json with evidence beside it).")],
-    review_below: Annotated[float, typer.Option("--review-below",
+    review_below: Annotated[float, typer.Option("--review-below", min=0.0, max=1.0,
                                                 help="Route to review below this confidence.")] = 0.65,
-    max_mb: Annotated[float, typer.Option("--max-mb",
+    max_mb: Annotated[float, typer.Option("--max-mb", min=0.001, max=10_000,
                                           help="Documents larger than this get an error row.")] = 50.0,
-    max_pages: Annotated[int, typer.Option("--max-pages",
+    max_pages: Annotated[int, typer.Option("--max-pages", min=1, max=1_000_000,
                                            help="Documents longer than this get an error row.")] = 2000,
-    workers: Annotated[int, typer.Option("--workers",
+    workers: Annotated[int, typer.Option("--workers", min=0, max=32,
                                          help="Extraction processes running ahead (0: none).")] = 1,
 ) -> None:
     """Code every document in a folder: type, sections, questions, priorities, evidence, route.
@@ -106,6 +109,7 @@ def code_cmd(
 
     from coder.documents.batch import BatchOptions, code_folder, remember_index
 
+    check_output(out, [input_dir, model_dir])
     state = {"t0": time.perf_counter(), "docs": 0, "pages": 0, "errors": 0, "done": 0, "total": None}
     opts = BatchOptions(max_bytes=int(max_mb * 2**20), max_pages=max_pages, review_below=review_below,
                         workers=workers)
@@ -142,7 +146,7 @@ def search_cmd(
     index: Annotated[Path | None, typer.Option(
         "--index", help="An .index.json written by `coder docs code` (default: the last one coded with "
                         "this model).")] = None,
-    k: Annotated[int, typer.Option("-k", "--top", help="How many passages.")] = 10,
+    k: Annotated[int, typer.Option("-k", "--top", min=1, max=1000, help="How many passages.")] = 10,
 ) -> None:
     """Passages most similar to a query across the coded documents, with file and page.
 
@@ -152,11 +156,14 @@ def search_cmd(
     from rich.console import Console
 
     from coder.documents.search import search
+    from coder.errors import printable
 
     con = Console()
     for hit in search(query, model_dir, index=index, k=k):
-        con.print(f"[bold]{hit['score']:.3f}[/bold] {hit['file']} p. {hit['page']}")
-        con.print(f"    {hit['text']}", highlight=False)
+        # documents are untrusted: no terminal escapes, no rich markup from their names or text
+        con.print(f"{hit['score']:.3f} {printable(hit['file'], one_line=True)} p. {printable(hit['page'])}",
+                  markup=False, highlight=False)
+        con.print(f"    {printable(hit['text'])}", markup=False, highlight=False)
 
 
 Coded = Annotated[Path, typer.Option("--coded", help="CSV written by `coder docs code` (its .json beside it).")]
@@ -204,6 +211,8 @@ def pull_cmd(
     """
     from coder.documents.review import DOCUMENTS_FILE, pull_documents
 
+    check_store(store)
+
     result, added = pull_documents(store, load_codebook(codebook), project=project)
     echo_pull(result, added, "document review", "document", store / DOCUMENTS_FILE)
 
@@ -224,6 +233,8 @@ def accept_cmd(
     """
     from coder.documents.review import accept_documents
 
+    check_output(out, [coded, coded.with_suffix(".json"), store])
+    check_store(store)
     table = accept_documents(coded, out, store=store)
     counts = table["source"].value_counts()
     parts = ", ".join(f"{counts[k]} {k}" for k in ("human", "auto", "pending", "error") if k in counts)

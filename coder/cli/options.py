@@ -37,6 +37,14 @@ DefinitionsOpt = Annotated[Path | None, typer.Option(
     "--definitions", help="Report definitions YAML (default: codebook/report-2013.yaml).")]
 
 
+def check_store(store: Path) -> None:
+    """The review store is a folder: refuse a file given as --store before anything is read or written."""
+    from coder.errors import InputError
+
+    if store.exists() and not store.is_dir():
+        raise InputError("--store is a file, not a folder", file=str(store))
+
+
 def load_codebook(path: Path | None):
     """The codebook a command works with: the given file, else the project's."""
     from coder.codebook import load_codebook as load

@@ -42,18 +42,21 @@ def register(app: typer.Typer) -> None:
             "--pending", help="How pending answers count: 'suggested' (the model's code, provisionally) or "
                               "'exclude' (under no line).")] = "suggested",
         min_requests: Annotated[int, typer.Option(
-            "--min-requests", help="Appendix 4 keeps questions with at least this many requests.")] = 5,
+            "--min-requests", min=1, max=1000,
+            help="Appendix 4 keeps questions with at least this many requests.")] = 5,
         published: Annotated[Path | None, typer.Option(
             "--published", help="Published Appendix 3b CSV to set the figures beside.")] = None,
         encoding: EncodingOpt = "utf-8",
     ) -> None:
-        from coder.report.build import write_report
+        from coder.files import check_output
         from coder.report.definitions import load_report_definitions
         from coder.report.tables import read_coded
 
+        check_output(out, [data, published, definitions, codebook], folder=True)
         cb = load_codebook(codebook)
         defs = load_report_definitions(definitions, codebook=cb)
         frame = read_coded(data, cb, encoding=encoding)
+        from coder.report.build import write_report  # charts and workbooks load once the input is good
         with progress(transient=True) as stage:
             result = write_report(frame, out, cb, defs, round_=round_, compare=compare, pending=pending,
                                   min_requests=min_requests, published=published, progress=stage,

@@ -13,11 +13,13 @@ from coder.cli.options import (
     ResetConfigOpt,
     StoreOpt,
     SuggestionsOpt,
+    check_store,
     echo_pull,
     load_codebook,
     progress,
 )
 from coder.errors import InputError
+from coder.files import check_output
 
 review_app = typer.Typer(
     help="The review queue in Label Studio: run the server, push suggestions, pull codes.",
@@ -29,7 +31,7 @@ review_app.add_typer(server_app, name="server")
 @server_app.command("start")
 def server_start(
     port: Annotated[int, typer.Option(
-        help="Port on 127.0.0.1 (must be free: Label Studio would silently move).")] = 8080,
+        min=1024, max=65535, help="Port on 127.0.0.1 (must be free: Label Studio would silently move).")] = 8080,
     data_dir: Annotated[Path | None, typer.Option(
         help="Label Studio's data folder (default: $CODER_HOME/labelstudio/data).")] = None,
 ) -> None:
@@ -92,7 +94,7 @@ def push_cmd(
     codebook: CodebookOpt = None,
     store: StoreOpt = Path("annotations"),
     batch_size: Annotated[int, typer.Option(
-        min=1, help="Tasks per import request (each batch lands whole or not).")] = 50,
+        min=1, max=1000, help="Tasks per import request (each batch lands whole or not).")] = 50,
     reset_config: ResetConfigOpt = False,
 ) -> None:
     """Queue every answer routed to `review` as a Label Studio task, least-confident first.
@@ -107,6 +109,7 @@ def push_cmd(
     from coder.review.store import ReviewStore
     from coder.suggestions import read_suggestions
 
+    check_store(store)
     cb = load_codebook(codebook)
     df = read_suggestions(suggestions, cb)
     with progress(transient=True) as stage:
@@ -136,6 +139,7 @@ def pull_cmd(
     """
     from coder.review.pull import pull
 
+    check_store(store)
     cb = load_codebook(codebook)
     result, added = pull(store, cb, project=project)
     echo_pull(result, added, "review", "task", store)
@@ -159,6 +163,8 @@ def accept_cmd(
 
     if out.suffix.lower() != ".csv":
         raise InputError("--out must be a .csv file", file=str(out))
+    check_output(out, [suggestions, store, codebook])
+    check_store(store)
     table = accept(suggestions, out, load_codebook(codebook), store=store)
     counts = table["source"].value_counts()
     parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("human", "auto", "rule", "pending"))

@@ -20,6 +20,7 @@ from coder.cli.options import (
     progress,
 )
 from coder.display import frame_table
+from coder.files import check_output
 
 AcceptedOpt = Annotated[list[Path], typer.Option(
     "--accepted", help="Accepted-codes table (coder accept) or hand-coded returns file; repeat for several.")]
@@ -54,12 +55,13 @@ def retrain(
     Example:
         coder retrain --accepted coder/data/returns-2013-06.csv --accepted accepted.csv --model-dir models/
     """
-    from coder.model.guarantee import describe
     from coder.rounds.accepted import read_accepted
-    from coder.rounds.retrain import retrain as run
 
+    check_output(model_dir, [*accepted, codebook], folder=True, option="--model-dir")
     cb = load_codebook(codebook)
     acc = read_accepted(accepted, cb, encoding)
+    from coder.model.guarantee import describe
+    from coder.rounds.retrain import retrain as run
     with progress() as stage:
         res = run(acc, cb, model_dir, include_auto=include_auto, threshold_method=threshold_method,
                   target_precision=target_precision, delta=delta, fraction=holdout, stage=stage)
@@ -77,6 +79,7 @@ def models(
     ctx: typer.Context,
     model_dir: ModelDirOpt = Path("models"),
 ) -> None:
+    ctx.obj = {"model_dir": model_dir}
     """List every model version: date, rounds, data hash, accuracy, promoted, and which is current.
 
     Example:
@@ -85,6 +88,7 @@ def models(
     """
     if ctx.invoked_subcommand:
         return
+    ctx.obj = None
     from coder.rounds.retrain import list_models
 
     table = list_models(model_dir)
@@ -97,8 +101,10 @@ def models(
 
 @models_app.command("use")
 def models_use(
+    ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="Version to make current, as listed by `coder models`.")],
-    model_dir: ModelDirOpt = Path("models"),
+    model_dir: Annotated[Path | None, typer.Option(
+        "--model-dir", help="Model directory (versions + registry.json); also accepted before `use`.")] = None,
 ) -> None:
     """Make VERSION the current model (roll back or forward); nothing is deleted.
 
@@ -107,6 +113,7 @@ def models_use(
     """
     from coder.model.store import read_registry, set_current
 
+    model_dir = model_dir or (ctx.obj or {}).get("model_dir") or Path("models")
     versions = [v["version"] for v in read_registry(model_dir)["versions"]]
     # accept the short form v1 for v1-3fa2c1 when it is unambiguous
     match = [v for v in versions if v == version or v.split("-")[0] == version]
@@ -130,14 +137,15 @@ def audit(
     Example:
         coder audit --data coder/data/returns.csv --model-dir models/ --out audit.csv
     """
-    from coder.model import pipeline
     from coder.rounds.accepted import read_accepted
-    from coder.rounds.audit import audit as run
-    from coder.rounds.retrain import manifest_classifier_params
     from coder.spreadsheet import write_csv_atomic
 
+    check_output(out, [data, model_dir, codebook])
     cb = load_codebook(codebook)
     df = read_accepted([data], cb, encoding)
+    from coder.model import pipeline
+    from coder.rounds.audit import audit as run
+    from coder.rounds.retrain import manifest_classifier_params
     model = pipeline.open_model(model_dir, cb)
     with progress() as stage:
         flags = run(df, cb, pipeline.embedder_for(model), classifier_params=manifest_classifier_params(model.manifest),
@@ -162,6 +170,8 @@ def drift(
     from coder.rounds.drift import drift as run
     from coder.spreadsheet import write_csv_atomic
 
+    if out:
+        check_output(out, [*accepted, codebook])
     cb = load_codebook(codebook)
     per_round, per_q = run(read_accepted(accepted, cb, encoding), cb)
     if per_round.empty:
@@ -194,6 +204,7 @@ def review_order(
     from coder.spreadsheet import write_csv_atomic
     from coder.suggestions import read_suggestions
 
+    check_output(out, [suggestions, definitions, codebook])
     cb = load_codebook(codebook)
     read_suggestions(suggestions, cb)  # validates every row
     s = read_table(suggestions)

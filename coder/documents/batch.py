@@ -22,7 +22,8 @@ from coder.documents.model import document_confidence
 from coder.documents.passages import Passage, prepare_job
 from coder.documents.train import load_model
 from coder.errors import InputError
-from coder.files import atomic_path, write_json_atomic, write_text_atomic
+from coder.files import atomic_path, staged_files, write_text_atomic
+from coder.spreadsheet import safe_cell
 
 CSV_COLUMNS = ["file", "status", "error", "doc_type", "doc_type_confidence", "sections", "questions",
                "priorities", "route"]
@@ -297,22 +298,25 @@ def _write_outputs(input_dir: Path, files: list[Path], records: dict[Path, dict]
                 index_meta.append({"file": rel, "sha256": rec["sha256"], "page": page, "passage": j,
                                    "text": text})
     df = pd.DataFrame(rows, columns=CSV_COLUMNS)
-    with atomic_path(out) as tmp:
-        df.to_csv(tmp, index=False)
-    summary.out = str(out)
-    dpath = details_path(out)
-    write_json_atomic(dpath, {"model_version": manifest["model_version"], "codebook": manifest["codebook"],
-                              "embedder": manifest["embedder"], "fallbacks": manifest.get("fallbacks", {}),
-                              "documents": details})
-    summary.details = str(dpath)
-    ipath = index_path(out)
+    df["file"] = df["file"].map(safe_cell)  # file names are untrusted: `=HYPERLINK(...)` must not run in Excel
+    dpath, ipath = details_path(out), index_path(out)
     vec_path = ipath.with_suffix(".npy")
     matrix = np.vstack(vecs).astype(np.float16) if vecs else np.zeros((0, 384), np.float16)
-    with atomic_path(vec_path) as tmp:
-        with open(tmp, "wb") as fh:
+    # the table, its details and the search index are one result: written aside, swapped in together
+    with staged_files([out, dpath, vec_path, ipath]) as tmp:
+        df.to_csv(tmp[out], index=False)
+        tmp[dpath].write_text(json.dumps(
+            {"model_version": manifest["model_version"], "codebook": manifest["codebook"],
+             "embedder": manifest["embedder"], "fallbacks": manifest.get("fallbacks", {}), "documents": details},
+            indent=2, default=str) + "\n", encoding="utf-8")
+        with open(tmp[vec_path], "wb") as fh:
             np.save(fh, matrix)
-    write_json_atomic(ipath, {"model_version": manifest["model_version"], "embedder": manifest["embedder"],
-                              "vectors": vec_path.name, "passages": index_meta})
+        tmp[ipath].write_text(json.dumps({"model_version": manifest["model_version"],
+                                          "embedder": manifest["embedder"], "vectors": vec_path.name,
+                                          "passages": index_meta}, indent=2, default=str) + "\n",
+                              encoding="utf-8")
+    summary.out = str(out)
+    summary.details = str(dpath)
     summary.index = str(ipath)
 
 

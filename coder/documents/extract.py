@@ -55,12 +55,19 @@ class Extracted:
 
 
 def list_documents(folder: str | Path) -> list[Path]:
-    """Every candidate document under `folder` (recursively), in a stable order; hidden files skipped."""
+    """Every candidate document under `folder` (recursively), in a stable order; hidden files skipped.
+
+    Symbolic links are skipped: a link to a file elsewhere would read (and index, and quote) something the
+    user never put in the folder.
+    """
     folder = Path(folder)
     out = []
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder)
-        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
+        if any(part.startswith(".") for part in rel.parts) or any(
+                (folder / Path(*rel.parts[:i + 1])).is_symlink() for i in range(len(rel.parts))):
+            continue
+        if not p.is_file():
             continue
         if p.suffix.lower() in IGNORED:
             continue

@@ -40,7 +40,7 @@ from coder.labelstudio.sync import (
 )
 from coder.review.accept import accepted_source
 from coder.review.store import DOCUMENTS_FILE, ReviewStore
-from coder.spreadsheet import write_csv_atomic
+from coder.spreadsheet import safe_cell, write_csv_atomic
 
 DEFAULT_PROJECT = "coder documents"
 CONFIG_MARKER = "coder document review"
@@ -317,9 +317,21 @@ def pull_documents(store: str | Path, codebook: Codebook, project: str | None = 
     return result, document_store(store).add(result.new)
 
 
-def build_accepted(details: dict, store: ReviewStore) -> pd.DataFrame:
+def build_accepted(details: dict, store: ReviewStore, codebook: Codebook | None = None) -> pd.DataFrame:
     """One row per coded file: human codes where a reviewer decided (whatever the route), else the model's
     for `auto` documents; `review` documents not reviewed yet are `pending` (codes empty, suggestion kept)."""
+    from coder.codebook import load_codebook
+
+    codebook = codebook or load_codebook()
+    for r in store.records():  # a hand-edited line is named, never turned into human codes
+        where = {"file": str(store.reviews_path), "row": r.get("_line")}
+        if not isinstance(r.get("sha256"), str):
+            raise InputError("line has no sha256 (was the file edited by hand?)", column="sha256", **where)
+        for f in FIELDS:
+            try:
+                _check(f, [c for c in str(r.get(f, "")).split(";") if c], codebook)
+            except ValueError as e:
+                raise InputError(f"human code from a review: {e}", column=f, **where) from None
     humans = store.decisions(lambda r: r["sha256"])
     rows = []
     for d in details["documents"]:
@@ -350,5 +362,5 @@ def accept_documents(coded: str | Path, out: str | Path, store: str | Path = "an
     """Write the final documents table (`build_accepted`) atomically; returns it."""
     table = build_accepted(read_coded(coded), document_store(store))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    write_csv_atomic(table, out)
+    write_csv_atomic(table.assign(file=table["file"].map(safe_cell)), out)  # file names are untrusted
     return table

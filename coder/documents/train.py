@@ -21,7 +21,7 @@ from coder.documents.model import DocumentCoder, EmbeddedDocument
 from coder.documents.passages import prepare
 from coder.documents.vocab import DOC_TYPES, PRIORITIES
 from coder.errors import InputError
-from coder.files import atomic_path, write_json_atomic
+from coder.files import staged_files
 
 MODEL_FILE = "documents.skops"
 MANIFEST_FILE = "manifest.json"
@@ -41,12 +41,19 @@ def read_labels(path: str | Path, codebook: Codebook) -> list[dict]:
         if col not in df.columns:
             raise InputError("missing column", file=str(path), column=col)
     out = []
+    seen: set[str] = set()
+    folder = path.parent.resolve()
+    section_ids = {s.id for s in codebook.sections}
     for i, r in df.iterrows():
         row = int(i) + 2
         f = path.parent / r["file"]
-        if not f.exists():
-            raise InputError(f"document {r['file']!r} is not beside the labels file", file=str(path), row=row,
-                             column="file")
+        inside = not f.is_symlink() and folder in f.resolve().parents
+        if not r["file"].strip() or not inside or not f.is_file():
+            raise InputError(f"document {r['file']!r} is not a file in the labels file's folder", file=str(path),
+                             row=row, column="file")
+        if f.resolve() in seen:
+            raise InputError(f"document {r['file']!r} is labelled twice", file=str(path), row=row, column="file")
+        seen.add(f.resolve())
         if r["doc_type"] not in DOC_TYPES:
             raise InputError(f"unknown doc_type {r['doc_type']!r}; one of {', '.join(DOC_TYPES)}",
                              file=str(path), row=row, column="doc_type")
@@ -56,7 +63,12 @@ def read_labels(path: str | Path, codebook: Codebook) -> list[dict]:
             for q in qs:
                 codebook.question(q)
         except (ValueError, KeyError) as e:
-            raise InputError(f"bad question/section number ({e})", file=str(path), row=row) from None
+            raise InputError(f"bad question/section number ({str(e).strip(chr(34))})", file=str(path),
+                             row=row) from None
+        bad = [s for s in secs if section_ids and s not in section_ids]
+        if bad:
+            raise InputError(f"section {bad[0]} is not in codebook {codebook.name!r}", file=str(path), row=row,
+                             column="sections")
         pris = _split(r["priorities"])
         for p in pris:
             if p not in PRIORITIES:
@@ -79,6 +91,8 @@ def read_answers(path: str | Path, codebook: Codebook) -> tuple[list[str], list[
     texts, qids = [], []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise InputError(f"answers are not UTF-8 text (byte {e.start})", file=str(path)) from None
     except OSError as e:
         raise InputError(f"cannot read answers: {e.strerror}", file=str(path)) from None
     for n, line in enumerate(lines, 1):
@@ -89,10 +103,15 @@ def read_answers(path: str | Path, codebook: Codebook) -> tuple[list[str], list[
             qid, text = int(d["qid"]), str(d["text"])
         except (ValueError, KeyError, TypeError):
             raise InputError("not a JSON object with qid and text", file=str(path), row=n) from None
-        if qid not in codebook.by_id or not text.strip():
+        if qid not in codebook.by_id:
+            raise InputError(f"question {qid} is not in codebook {codebook.name!r}", file=str(path), row=n,
+                             column="qid")
+        if not text.strip():
             continue
         texts.append(text.replace("{AREA}", "the area").replace("{CCG}", "the CCG"))
         qids.append(qid)
+    if not texts:
+        raise InputError("the answer bank has no answers", file=str(path))
     return texts, qids
 
 
@@ -162,9 +181,19 @@ def train(labels_path: str | Path, answers_path: str | Path, model_dir: str | Pa
     if evaluate and len(docs) >= 3:
         metrics = evaluate_loo(docs, labels, codebook, passage_clf=model.passage_clf_, **fit_kw)
     model_dir = Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(model_dir / MODEL_FILE) as tmp:
-        sio.dump(model.state(), tmp)
+    # the model and its manifest are one version: written aside, swapped in together
+    with staged_files([model_dir / MODEL_FILE, model_dir / MANIFEST_FILE]) as tmp:
+        sio.dump(model.state(), tmp[model_dir / MODEL_FILE])
+        manifest = _manifest(labels_path, answers_path, labels, codebook, embedder_name, embedder, docs, texts,
+                             _file_hash(tmp[model_dir / MODEL_FILE]), metrics, model)
+        tmp[model_dir / MANIFEST_FILE].write_text(json.dumps(manifest, indent=2, default=str) + "\n",
+                                                  encoding="utf-8")
+    return manifest
+
+
+def _manifest(labels_path, answers_path, labels: list[dict], codebook: Codebook, embedder_name: str, embedder,
+              docs: list, texts: list[str], model_sha256: str, metrics: dict, model) -> dict:
+    """What a documents model was made from and how good it was (written beside documents.skops)."""
     data_hash = hashlib.sha256()
     for b in (Path(labels_path).read_bytes(), Path(answers_path).read_bytes()):
         data_hash.update(hashlib.sha256(b).digest())
@@ -178,14 +207,13 @@ def train(labels_path: str | Path, answers_path: str | Path, model_dir: str | Pa
         "embedder": embedder_name, "embedder_fingerprint": embedder.fingerprint,
         "labelled_documents": len(docs), "answers": len(texts),
         "model_file": MODEL_FILE,
-        "model_sha256": _file_hash(model_dir / MODEL_FILE),
+        "model_sha256": model_sha256,
         "metrics_leave_one_out": metrics,
         "fallbacks": {"questions": {str(q): b for q, b in model.basis_.items() if b == "codebook wording"},
                       "priorities": {p: b for p, b in model.priority_basis_.items() if b == "description"},
                       "doc_types": {t: b for t, b in model.type_basis_.items() if b == "lexicon"}},
     }
     manifest["model_version"] = f"docs-{manifest['model_sha256'][:12]}"
-    write_json_atomic(model_dir / MANIFEST_FILE, manifest)
     return manifest
 
 

@@ -105,6 +105,9 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     rows = training_rows(df, codebook.blank_code)
     if len(rows) < 10:
         raise InputError(f"only {len(rows)} coded, non-blank answers: too few to train on")
+    if rows.groupby("qid")["codes"].nunique().max() < 2:
+        raise InputError("every question has a single code in the training answers: there is nothing to learn "
+                         "(and the held-out figures would be meaningless)", column="codes")
     spec = codebook_spec(codebook)
     multi = np.array([spec[str(q)]["multi"] for q in rows["qid"]])
     emb = embedder.encode(rows["text"].tolist(), progress=(lambda d, t: stage("embed", d, t)) if stage else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import skops.io as sio
 
 from coder.codebook import Codebook
 from coder.errors import InputError
-from coder.files import atomic_path, write_json_atomic
+from coder.files import staged_dir, write_json_atomic
 
 SAFE_PREFIXES = ("coder.", "sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 
@@ -30,14 +31,45 @@ def codebook_hash(cb: Codebook) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+VERSION_NAME = re.compile(r"v\d+(-[0-9a-f]+)?")
+
+
+def read_json_object(p: Path, what: str) -> dict:
+    """A JSON object from a file coder wrote (registry, manifest); anything else is named, never trusted."""
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{what} is not valid JSON ({e.msg})", file=str(p), row=e.lineno) from None
+    except UnicodeDecodeError:
+        raise InputError(f"{what} is not UTF-8 text", file=str(p)) from None
+    except IsADirectoryError:
+        raise InputError(f"{what} is a folder, not a file", file=str(p)) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what} is not a JSON object", file=str(p))
+    return data
+
+
 def read_registry(model_dir: str | Path) -> dict:
-    p = Path(model_dir) / "registry.json"
+    """registry.json, checked: versions are plain names (`v3`, `v3-1a2b`), so none can point outside."""
+    model_dir = Path(model_dir)
+    if model_dir.exists() and not model_dir.is_dir():
+        raise InputError("--model-dir is a file, not a folder", file=str(model_dir))
+    p = model_dir / "registry.json"
     if not p.exists():
         return {"current": None, "versions": []}
-    try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise InputError(f"registry is not valid JSON ({e.msg})", file=str(p), row=e.lineno) from None
+    reg = read_json_object(p, "registry")
+    versions = reg.get("versions", [])
+    if not isinstance(versions, list) or not all(
+            isinstance(v, dict) and isinstance(v.get("version"), str) and VERSION_NAME.fullmatch(v["version"])
+            for v in versions):
+        raise InputError("registry versions must be a list of {version: 'vN', ...}", file=str(p),
+                         column="versions")
+    current = reg.get("current")
+    if current is not None and not (isinstance(current, str) and VERSION_NAME.fullmatch(current)):
+        raise InputError(f"registry current {current!r} is not a model version name", file=str(p),
+                         column="current")
+    reg["versions"] = versions
+    return reg
 
 
 def next_version(model_dir: str | Path) -> str:
@@ -51,11 +83,11 @@ def save_model(model_dir: str | Path, bundle: dict, manifest: dict, make_current
     model_dir = Path(model_dir)
     version = manifest["model_version"]
     vdir = model_dir / "versions" / version
-    vdir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(vdir / "model.skops") as tmp:
-        sio.dump(bundle, tmp)
-    write_json_atomic(vdir / "manifest.json", manifest)
     reg = read_registry(model_dir)
+    # the version folder is built aside and swapped in whole: a failure leaves no half version behind
+    with staged_dir(vdir) as stage:
+        sio.dump(bundle, stage / "model.skops")
+        write_json_atomic(stage / "manifest.json", manifest)
     reg["versions"] = [v for v in reg["versions"] if v["version"] != version]
     reg["versions"].append({k: manifest.get(k) for k in (
         "model_version", "created", "data_hash", "codebook", "codebook_hash", "embedder", "n_train", "metrics")}
@@ -84,6 +116,8 @@ def version_dir(model_dir: str | Path, version: str | None = None) -> Path:
     version = version or reg.get("current")
     if not version:
         raise InputError("no trained model here: run `coder train` first", file=str(model_dir))
+    if not VERSION_NAME.fullmatch(str(version)):
+        raise InputError(f"{version!r} is not a model version name", file=str(model_dir))
     return model_dir / "versions" / version
 
 
@@ -94,7 +128,7 @@ def load_model(model_dir: str | Path, codebook: Codebook | None = None,
     mpath, fpath = vdir / "manifest.json", vdir / "model.skops"
     if not mpath.exists() or not fpath.exists():
         raise InputError("model files missing (manifest.json, model.skops)", file=str(vdir))
-    manifest = json.loads(mpath.read_text())
+    manifest = read_json_object(mpath, "manifest")
     if codebook is not None and manifest.get("codebook_hash") != codebook_hash(codebook):
         raise InputError(
             f"this model was trained with codebook {manifest.get('codebook')!r} "

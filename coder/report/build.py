@@ -22,10 +22,10 @@ from coder.report.tables import (
     pending_summary,
     prepare,
     read_coded,
+    read_published,
     rounds_of,
 )
 from coder.report.xlsx import write_appendix3b_xlsx, write_proforma_xlsx
-from coder.returns import read_table
 from coder.spreadsheet import write_safe_csv
 
 
@@ -56,9 +56,7 @@ def write_report(data: str | Path | pd.DataFrame, out: str | Path, codebook: Cod
     """
     import time
 
-    from coder.files import write_text_atomic
-    from coder.report.charts import line_chart
-    from coder.report.html import index_html, proforma_html
+    from coder.files import staged_dir
 
     t0 = time.perf_counter()
     report = progress or (lambda stage, done, total: None)
@@ -75,7 +73,30 @@ def write_report(data: str | Path | pd.DataFrame, out: str | Path, codebook: Cod
     if compare == round_:
         raise InputError(f"--compare: round {compare!r} is the round being reported; name an earlier one")
     cur = df[df["round"] == round_]
-    out = Path(out)
+    published = read_published(published) if published is not None else None
+    target = Path(out)
+    if target.is_dir() and any(target.iterdir()) and not (target / "report.json").exists():
+        raise InputError("--out is a folder with other files in it, not a report coder wrote: choose a new or "
+                         "empty folder (the report folder is replaced whole)", file=str(target))
+    # built beside the target and swapped in whole: a failure or an interrupt leaves the previous report
+    with staged_dir(target) as out:
+        result = _write_folder(out, cur, df, codebook, defs, round_, compare, pending, min_requests, published,
+                               report, data_name)
+    seconds = round(time.perf_counter() - t0, 2)
+    report("done", 1, 1)
+    return ReportResult(target, round_, compare, *result, seconds)
+
+
+def _write_folder(out: Path, cur: pd.DataFrame, df: pd.DataFrame, codebook: Codebook, defs: ReportDefinitions,
+                  round_: str, compare: str | None, pending: str, min_requests: int, published, report,
+                  data_name: str) -> tuple:
+    import time
+
+    from coder.files import write_text_atomic
+    from coder.report.charts import line_chart
+    from coder.report.html import index_html, proforma_html
+
+    t0 = time.perf_counter()
     (out / "charts").mkdir(parents=True, exist_ok=True)
     (out / "proforma").mkdir(parents=True, exist_ok=True)
     files: list[str] = []
@@ -94,8 +115,8 @@ def write_report(data: str | Path | pd.DataFrame, out: str | Path, codebook: Cod
     write_safe_csv(a4, out / "appendix4.csv")
     files.append("appendix4.csv")
     cmp = None
-    if published:
-        cmp = compare_with_published(table, read_table(published))
+    if published is not None:
+        cmp = compare_with_published(table, published)
         write_safe_csv(cmp, out / "published_comparison.csv")
         files.append("published_comparison.csv")
 
@@ -124,5 +145,4 @@ def write_report(data: str | Path | pd.DataFrame, out: str | Path, codebook: Cod
         "round": round_, "compare": compare, "data": data_name, "definitions": defs.path,
         "definitions_sha256": defs.sha256, "codebook_sha256": codebook.sha256, "pending_policy": pending,
         "summary": summary, "files": files + ["charts/", "proforma/", "index.html"], "seconds": seconds})
-    report("done", total, total)
-    return ReportResult(out, round_, compare, table, a4, change, summary, files, seconds)
+    return table, a4, change, summary, files

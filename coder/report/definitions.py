@@ -152,5 +152,14 @@ def parse_report_definitions(data: object, source: str = "<report definitions>",
                                     codes_of(f"{key}.count", ln["count"], qid), also, split,
                                     bool(ln.get("assumed", False)), bool(ln.get("positive", True))))
         themes.append(Theme(str(t["name"]).strip(), tuple(lines)))
+    seen: dict[str, str] = {}
+    for i, t in enumerate(themes):
+        for j, ln in enumerate(t.lines):
+            if not ln.label:
+                raise fail(f"themes[{i}].lines[{j}].label", "is empty")
+            if ln.label in seen:
+                raise fail(f"themes[{i}].lines[{j}].label", f"{ln.label!r} is already the label of {seen[ln.label]} "
+                                                            "(each line needs its own label)")
+            seen[ln.label] = f"themes[{i}].lines[{j}]"
     return ReportDefinitions(str(data.get("codebook", "")), str(data.get("denominator", "")), tuple(themes),
                              path=source, sha256=sha256)

@@ -21,10 +21,11 @@ class Proforma:
     strengths: list[str] = field(default_factory=list)
     developments: list[str] = field(default_factory=list)
     support: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, question, support text)
+    file_slug: str = ""  # set by build_proformas, unique within the report
 
     @property
     def slug(self) -> str:
-        return slugify(self.locality)
+        return self.file_slug or slugify(self.locality)
 
     @property
     def pending(self) -> int:
@@ -88,7 +89,18 @@ def build_proformas(df: pd.DataFrame, codebook: Codebook, defs: ReportDefinition
             if str(r.support).strip():
                 p.support.append((r.ref, r.question, str(r.support).strip()))
         out.append(p)
-    return sorted(out, key=lambda p: (p.region, p.locality))
+    out = sorted(out, key=lambda p: (p.region, p.locality))
+    # "St. Helens" and "St Helens" share a slug: each locality still gets its own page
+    taken: set[str] = set()
+    for p in sorted(out, key=lambda p: (p.locality, p.region)):
+        base = slug = slugify(p.locality)
+        n = 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        taken.add(slug)
+        p.file_slug = slug
+    return out
 
 
 def _ck(c: str) -> tuple[int, str]:

@@ -44,7 +44,41 @@ def read_coded(path: str | Path, codebook: Codebook, encoding: str = "utf-8") ->
     if extra and len(raw) == len(df):  # the long form: read_returns keeps row order one-to-one
         for c in extra:
             df[c] = raw[c].astype(str).str.strip().to_numpy()
+    bad = ~df["source"].isin(["human", "auto", "rule", "pending", ""])
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(f"unknown source {df['source'].iat[i]!r} (expected human, auto, rule or pending)",
+                         file=str(path), row=i + 2, column="source")
+    for i, (q, s) in enumerate(zip(df["qid"], df["suggested"], strict=True)):
+        if s:
+            try:
+                codebook.parse_codes(int(q), s)
+            except ValueError as e:
+                raise InputError(f"suggested: {e}", file=str(path), row=i + 2, column="suggested") from None
     return df
+
+
+def read_published(path: str | Path) -> pd.DataFrame:
+    """A published Appendix 3b (region, question, pct, secondary), checked before any report file is written."""
+    pub = read_table(path)
+    for c in ("region", "question", "pct"):
+        if c not in pub.columns:
+            raise InputError(f"missing column {c!r} (a published Appendix 3b has region, question, pct, secondary)",
+                             file=str(path), row=1, column=c)
+    if "secondary" not in pub.columns:
+        pub["secondary"] = ""
+    for i, r in enumerate(pub.itertuples(index=False)):
+        if not str(r.question).strip().isdigit():
+            raise InputError(f"question {r.question!r} is not a question number", file=str(path), row=i + 2,
+                             column="question")
+        pct = str(r.pct).strip()
+        try:  # published tables hold the odd 101 (rounding): any finite number from 0 up is kept
+            ok = pct == "" or 0 <= float(pct) < 1000
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError(f"pct {r.pct!r} is not a percentage", file=str(path), row=i + 2, column="pct")
+    return pub
 
 
 def prepare(df: pd.DataFrame, codebook: Codebook, pending: str = "suggested",

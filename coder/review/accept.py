@@ -29,12 +29,13 @@ def accepted_source(human: bool, route: str, rule: bool = False) -> str:
     return "pending"
 
 
-def build_accepted(suggestions: pd.DataFrame, store: ReviewStore) -> pd.DataFrame:
+def build_accepted(suggestions: pd.DataFrame, store: ReviewStore, codebook: Codebook | None = None
+                   ) -> pd.DataFrame:
     """The accepted-codes table: one row per (round, locality, qid); human codes beat auto, rule and pending.
 
     Human reviews whose answer is not in `suggestions` are kept too, so no human decision drops out.
     """
-    humans = human_decisions(store)
+    humans = human_decisions(store, codebook)
     rows = []
     for s in suggestions.itertuples(index=False):
         key = (str(s.round), str(s.locality), int(s.qid))
@@ -78,7 +79,7 @@ def accept(suggestions_path: str | Path, out: str | Path, codebook: Codebook,
 
     suggestions = read_suggestions(suggestions_path, codebook)
     st = ReviewStore(store)
-    table = build_accepted(suggestions, st)
+    table = build_accepted(suggestions, st, codebook)
     write_csv_atomic(table.astype(str).replace({"nan": ""}), out)
     st.remember_suggestions(suggestions_path)
     return table

@@ -33,14 +33,14 @@ def review_status(store: str | Path, codebook: Codebook) -> dict:
     note = ""
     table: pd.DataFrame | None = None
     if suggestions_path and Path(suggestions_path).exists():
-        table = build_accepted(read_suggestions(suggestions_path, codebook), st)
+        table = build_accepted(read_suggestions(suggestions_path, codebook), st, codebook)
     elif suggestions_path:
         note = (f"the suggestions file {suggestions_path} recorded by push/accept is gone; "
                 "counts show reviews only")
     else:
         note = ("no suggestions file recorded yet (run `coder review push` or `coder accept`): "
                 "counts show reviews only")
-    humans = list(human_decisions(st).values())
+    humans = list(human_decisions(st, codebook).values())
     rounds: dict[str, RoundStatus] = {}
     if table is not None:
         for rnd, g in table.groupby("round", sort=True):

@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
+from coder.codebook import Codebook
 from coder.errors import InputError
 from coder.files import write_json_atomic, write_text_atomic
 
@@ -45,10 +46,18 @@ class ReviewStore:
                 if not line.strip():
                     continue
                 try:
-                    out.append(json.loads(line))
+                    rec = json.loads(line)
                 except json.JSONDecodeError:
                     raise InputError("line is not valid JSON (was the file edited by hand?)",
                                      file=str(self.reviews_path), row=n) from None
+                if not isinstance(rec, dict):
+                    raise InputError("line is not a JSON object (was the file edited by hand?)",
+                                     file=str(self.reviews_path), row=n)
+                if not isinstance(rec.get("record_id"), str) or not rec["record_id"]:
+                    raise InputError("line has no record_id (was the file edited by hand?)",
+                                     file=str(self.reviews_path), row=n, column="record_id")
+                rec["_line"] = n
+                out.append(rec)
         return out
 
     def add(self, records: list[dict]) -> int:
@@ -61,7 +70,8 @@ class ReviewStore:
                 seen.add(r["record_id"])
                 new.append(r)
         if new:
-            lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) for r in existing + new]
+            lines = [json.dumps({k: v for k, v in r.items() if k != "_line"}, ensure_ascii=False, sort_keys=True)
+                     for r in existing + new]
             write_text_atomic(self.reviews_path, "\n".join(lines) + "\n")
         return len(new)
 
@@ -83,12 +93,18 @@ class ReviewStore:
         return out
 
     def state(self) -> dict:
+        """What the store remembers (the last suggestions file); a damaged state.json is named, not replaced."""
         try:
-            return json.loads(self.state_path.read_text(encoding="utf-8"))
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
-        except (OSError, json.JSONDecodeError):
-            return {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InputError("not valid JSON (delete it: it only remembers the last suggestions file)",
+                             file=str(self.state_path)) from None
+        if not isinstance(state, dict):
+            raise InputError("not a JSON object (delete it: it only remembers the last suggestions file)",
+                             file=str(self.state_path))
+        return state
 
     def remember_suggestions(self, path: str | Path) -> None:
         state = self.state()
@@ -101,6 +117,32 @@ def answer_key(record: dict) -> tuple[str, str, int]:
     return str(record["round"]), str(record["locality"]), int(record["qid"])
 
 
-def human_decisions(store: ReviewStore) -> dict[tuple[str, str, int], dict]:
-    """One decision per answer (round, locality, qid): the most recently made review wins."""
+def human_decisions(store: ReviewStore, codebook: Codebook | None = None) -> dict[tuple[str, str, int], dict]:
+    """One decision per answer (round, locality, qid): the most recently made review wins.
+
+    Every record is checked first (and, given the codebook, its codes): a hand-edited line is named by its
+    line number, never turned into a human code.
+    """
+    for r in store.records():
+        check_answer_record(r, store.reviews_path, codebook)
     return store.decisions(answer_key)
+
+
+def check_answer_record(r: dict, path: Path, codebook: Codebook | None) -> None:
+    where = {"file": str(path), "row": r.get("_line")}
+    for k in ("round", "locality"):
+        if not isinstance(r.get(k), str) or not r[k].strip():
+            raise InputError(f"{k} is missing or blank (was the file edited by hand?)", column=k, **where)
+    qid = r.get("qid")
+    if isinstance(qid, bool) or not (isinstance(qid, int) or (isinstance(qid, str) and qid.strip().isdigit())):
+        raise InputError(f"qid {qid!r} is not a question number", column="qid", **where)
+    if not isinstance(r.get("codes"), str):
+        raise InputError("codes is missing", column="codes", **where)
+    if codebook is not None:
+        from coder.codebook import format_codes
+
+        try:
+            r["codes"] = format_codes(codebook.parse_codes(int(qid), r["codes"]))
+        except (KeyError, ValueError) as e:
+            raise InputError(f"human code from a review: {str(e).strip(chr(34) + chr(39))}", column="codes",
+                             **where) from None

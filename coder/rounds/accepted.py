@@ -36,6 +36,7 @@ def read_accepted(paths: str | Path | Sequence[str | Path], codebook: Codebook,
         if bad:
             raise InputError(f"unknown source {bad[0]!r} (expected human, auto, rule or pending)", file=str(p),
                              column="source")
+        _check_review_columns(df, codebook, str(p))
         df["_file"] = i
         frames.append(df)
     df = pd.concat(frames, ignore_index=True)
@@ -43,6 +44,24 @@ def read_accepted(paths: str | Path | Sequence[str | Path], codebook: Codebook,
     df = df.sort_values(["_rank", "_file"], kind="stable")
     df = df.drop_duplicates(["round", "locality", "qid"], keep="last")
     return df.drop(columns=["_rank", "_file"]).sort_values(["round", "locality", "qid"]).reset_index(drop=True)
+
+
+def _check_review_columns(df: pd.DataFrame, codebook: Codebook, file: str) -> None:
+    """A model's confidence is a number in 0..1 and its suggestion a code of the question, or blank."""
+    for i, (q, conf, sug) in enumerate(zip(df["qid"], df["confidence"], df["suggested"], strict=True)):
+        if conf:
+            try:
+                ok = 0 <= float(conf) <= 1
+            except ValueError:
+                ok = False
+            if not ok:
+                raise InputError(f"confidence {conf!r} is not a number from 0 to 1", file=file, row=i + 2,
+                                 column="confidence")
+        if sug:
+            try:
+                codebook.parse_codes(int(q), sug)
+            except ValueError as e:
+                raise InputError(f"suggested: {e}", file=file, row=i + 2, column="suggested") from None
 
 
 def retraining_data(acc: pd.DataFrame, include_auto: bool = False) -> pd.DataFrame:

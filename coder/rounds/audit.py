@@ -166,7 +166,10 @@ def audit(df: pd.DataFrame, codebook: Codebook, embedder: Embedder | None = None
                         blank_code=codebook.blank_code)
     keyed = uniq.loc[flags["index"], ["qid", "source_id", "codes"]].reset_index(drop=True)
     flags = pd.concat([keyed, flags.drop(columns="index")], axis=1)
-    hits = coded.merge(flags, on=["qid", "source_id", "codes"], how="inner")
+    # an accepted-codes table brings its own suggestion columns: the audit's replace them
+    own = [c for c in flags.columns if c not in ("qid", "source_id", "codes")] + ["route", "model_version"]
+    hits = coded.drop(columns=[c for c in own if c in coded.columns]).merge(
+        flags, on=["qid", "source_id", "codes"], how="inner")
     tag = f"audit-{model_version}" if model_version else "audit"
     out = hits.rename(columns={"codes": "given"}).assign(route="review", model_version=tag)
     out["confidence"] = out["confidence"].astype(float).round(4)
