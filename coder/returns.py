@@ -15,6 +15,7 @@ import pandas as pd
 
 from coder.codebook import Codebook, format_codes
 from coder.errors import InputError
+from coder.spreadsheet import unguard_frame
 
 RETURN_COLUMNS = ["round", "locality", "region", "qid", "ref", "text", "codes", "support", "source_id"]
 LONG_REQUIRED = ["locality", "region", "text"]
@@ -34,7 +35,7 @@ def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
         except Exception as e:  # openpyxl raises many kinds for a damaged workbook
             raise InputError(f"cannot read as an Excel workbook ({type(e).__name__}: {e})", file=str(path)) from None
         df.columns = [_header(c) for c in df.columns]
-        return df.map(lambda v: "" if v is None else str(v))
+        return unguard_frame(df.map(lambda v: "" if v is None else str(v)))
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError("the file is empty", file=str(path))
@@ -57,7 +58,7 @@ def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
         raise InputError(f"not a well-formed CSV ({e})", file=str(path),
                          row=int(m.group(1)) if m else None) from None
     df.columns = [_header(c) for c in df.columns]
-    return df
+    return unguard_frame(df)  # coder's own tables carry the spreadsheet formula guard: undo it
 
 
 def _header(c: object) -> str:

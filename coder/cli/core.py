@@ -85,13 +85,13 @@ def suggest(
         coder suggest --data coder/data/returns.csv --model-dir models/ --out suggestions.csv
     """
     from coder.model import pipeline
-    from coder.spreadsheet import write_csv_atomic
+    from coder.spreadsheet import write_table
 
     cb, df = _load(data, codebook, encoding)
     model = pipeline.open_model(model_dir, cb)
     with progress() as stage:
         s = pipeline.suggest(df, model, target_precision=target_precision, stage=stage)
-    write_csv_atomic(s, out)
+    write_table(s, out)
     console.print(summary_table(s, model, target_precision))
     from coder.model.guarantee import describe
 

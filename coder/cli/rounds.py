@@ -134,7 +134,7 @@ def audit(
     from coder.rounds.accepted import read_accepted
     from coder.rounds.audit import audit as run
     from coder.rounds.retrain import manifest_classifier_params
-    from coder.spreadsheet import write_csv_atomic
+    from coder.spreadsheet import write_table
 
     cb = load_codebook(codebook)
     df = read_accepted([data], cb, encoding)
@@ -142,7 +142,7 @@ def audit(
     with progress() as stage:
         flags = run(df, cb, pipeline.embedder_for(model), classifier_params=manifest_classifier_params(model.manifest),
                     model_version=model.version, stage=stage)
-    write_csv_atomic(flags, out)
+    write_table(flags, out)
     n = int((df["codes"] != "").sum())
     typer.echo(f"{len(flags):,} of {n:,} coded answers flagged for a second look; wrote {out}")
 
@@ -160,7 +160,7 @@ def drift(
     """
     from coder.rounds.accepted import read_accepted
     from coder.rounds.drift import drift as run
-    from coder.spreadsheet import write_csv_atomic
+    from coder.spreadsheet import write_table
 
     cb = load_codebook(codebook)
     per_round, per_q = run(read_accepted(accepted, cb, encoding), cb)
@@ -170,7 +170,7 @@ def drift(
     Console().print(frame_table(per_round, "reviewed suggestions per round"))
     Console().print(frame_table(per_q.head(10), "most-changed questions"))
     if out:
-        write_csv_atomic(per_q, out)
+        write_table(per_q, out)
         typer.echo(f"wrote {len(per_q):,} rows to {out}")
 
 
@@ -191,7 +191,7 @@ def review_order(
     from coder.report.definitions import load_report_definitions
     from coder.returns import read_table
     from coder.rounds.order import order_for_review
-    from coder.spreadsheet import write_csv_atomic
+    from coder.spreadsheet import write_table
     from coder.suggestions import read_suggestions
 
     cb = load_codebook(codebook)
@@ -200,7 +200,7 @@ def review_order(
     s["qid"] = s["qid"].str.strip().str.lstrip("Qq").astype(int)
     defs = load_report_definitions(definitions, codebook=cb)
     ordered = order_for_review(s, defs, order)
-    write_csv_atomic(ordered, out)
+    write_table(ordered, out)
     review = ordered[ordered["route"] == "review"]
     typer.echo(f"wrote {len(ordered):,} suggestions to {out}, {len(review):,} to review, ordered by {order}")
 

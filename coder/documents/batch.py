@@ -23,6 +23,7 @@ from coder.documents.passages import Passage, prepare_job
 from coder.documents.train import load_model
 from coder.errors import InputError
 from coder.files import atomic_path, write_json_atomic, write_text_atomic
+from coder.spreadsheet import write_table
 
 CSV_COLUMNS = ["file", "status", "error", "doc_type", "doc_type_confidence", "sections", "questions",
                "priorities", "route"]
@@ -297,8 +298,7 @@ def _write_outputs(input_dir: Path, files: list[Path], records: dict[Path, dict]
                 index_meta.append({"file": rel, "sha256": rec["sha256"], "page": page, "passage": j,
                                    "text": text})
     df = pd.DataFrame(rows, columns=CSV_COLUMNS)
-    with atomic_path(out) as tmp:
-        df.to_csv(tmp, index=False)
+    write_table(df, out)
     summary.out = str(out)
     dpath = details_path(out)
     write_json_atomic(dpath, {"model_version": manifest["model_version"], "codebook": manifest["codebook"],

@@ -40,7 +40,7 @@ from coder.labelstudio.sync import (
 )
 from coder.review.accept import accepted_source
 from coder.review.store import DOCUMENTS_FILE, ReviewStore
-from coder.spreadsheet import write_csv_atomic
+from coder.spreadsheet import write_table
 
 DEFAULT_PROJECT = "coder documents"
 
@@ -352,5 +352,5 @@ def accept_documents(coded: str | Path, out: str | Path, store: str | Path = "an
     """Write the final documents table (`build_accepted`) atomically; returns it."""
     table = build_accepted(read_coded(coded), document_store(store))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    write_csv_atomic(table, out)
+    write_table(table, out)
     return table

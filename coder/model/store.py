@@ -18,8 +18,7 @@ import skops.io as sio
 from coder.codebook import Codebook
 from coder.errors import InputError
 from coder.files import atomic_path, write_json_atomic
-
-SAFE_PREFIXES = ("coder.", "sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+from coder.model.safe_load import file_sha256, load_trusted
 
 
 def codebook_hash(cb: Codebook) -> str:
@@ -54,6 +53,7 @@ def save_model(model_dir: str | Path, bundle: dict, manifest: dict, make_current
     vdir.mkdir(parents=True, exist_ok=True)
     with atomic_path(vdir / "model.skops") as tmp:
         sio.dump(bundle, tmp)
+    manifest["model_sha256"] = file_sha256(vdir / "model.skops")  # checked before every load
     write_json_atomic(vdir / "manifest.json", manifest)
     reg = read_registry(model_dir)
     reg["versions"] = [v for v in reg["versions"] if v["version"] != version]
@@ -89,7 +89,8 @@ def version_dir(model_dir: str | Path, version: str | None = None) -> Path:
 
 def load_model(model_dir: str | Path, codebook: Codebook | None = None,
                version: str | None = None) -> tuple[dict, dict]:
-    """Load (bundle, manifest); refuse a model made with another codebook or holding unexpected types."""
+    """Load (bundle, manifest); refuse a model made with another codebook, changed since it was saved, or holding
+    any type outside coder's exact list (coder.model.safe_load)."""
     vdir = version_dir(model_dir, version)
     mpath, fpath = vdir / "manifest.json", vdir / "model.skops"
     if not mpath.exists() or not fpath.exists():
@@ -101,11 +102,10 @@ def load_model(model_dir: str | Path, codebook: Codebook | None = None,
             f"({manifest.get('codebook_hash', '')[:12]}), not with {codebook.name!r} ({codebook_hash(codebook)[:12]}): "
             "retrain it with this codebook, or pass the codebook it was made with (--codebook)",
             file=str(mpath), column="codebook_hash")
-    untrusted = sio.get_untrusted_types(file=fpath)
-    unsafe = [t for t in untrusted if not t.startswith(SAFE_PREFIXES)]
-    if unsafe:
-        raise InputError(f"model file holds types coder does not trust: {', '.join(unsafe)}", file=str(fpath))
-    return sio.load(fpath, trusted=untrusted), manifest
+    bundle = load_trusted(fpath, manifest.get("model_sha256"))
+    if not isinstance(bundle, dict) or not {"classifier", "calibrator", "oof"} <= set(bundle):
+        raise InputError("model file does not hold a coder answer model", file=str(fpath))
+    return bundle, manifest
 
 
 def now_iso() -> str:
