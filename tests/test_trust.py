@@ -134,3 +134,20 @@ def test_out_xlsx_is_a_real_workbook_with_a_frozen_wrapped_header(tmp_path):
     assert len(wb.sheetnames) == 1 and ws.freeze_panes == "A2"
     assert ws["A2"].alignment.wrap_text and ws["B2"].value == 0.91
     assert ws["A3"].data_type == "s" and ws["A3"].value.startswith("'")
+
+
+def test_version_and_enumerated_option_values_listed_in_help():
+    from typer.testing import CliRunner
+
+    from coder import __version__
+    from coder.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.output.strip() == f"coder {__version__}"
+    env = {"COLUMNS": "200", "NO_COLOR": "1"}
+    assert "ltt|shrunk" in runner.invoke(app, ["retrain", "--help"], env=env).output
+    assert "report-impact|confidence" in runner.invoke(app, ["review", "order", "--help"], env=env).output
+    assert "suggested|exclude" in runner.invoke(app, ["report", "--help"], env=env).output
+    r = runner.invoke(app, ["review", "order", "--suggestions", "s.csv", "--out", "o.csv", "--order", "bogus"])
+    assert r.exit_code == 2 and "'bogus' is not one of" in r.output

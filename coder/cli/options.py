@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,27 @@ ResetConfigOpt = Annotated[bool, typer.Option(
     "--reset-config", help="Replace a labeling config edited by hand with coder's own.")]
 DefinitionsOpt = Annotated[Path | None, typer.Option(
     "--definitions", help="Report definitions YAML (default: codebook/report-2013.yaml).")]
+
+
+class ThresholdMethod(StrEnum):
+    """How routing thresholds are chosen (`--threshold-method`; help lists the values)."""
+
+    ltt = "ltt"
+    shrunk = "shrunk"
+
+
+class ReviewOrder(StrEnum):
+    """`coder review order --order`."""
+
+    report_impact = "report-impact"
+    confidence = "confidence"
+
+
+class Pending(StrEnum):
+    """`coder report --pending`: how answers still waiting for review count."""
+
+    suggested = "suggested"
+    exclude = "exclude"
 
 
 def load_codebook(path: Path | None):

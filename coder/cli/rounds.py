@@ -13,8 +13,10 @@ from coder.cli.options import (
     DefinitionsOpt,
     EncodingOpt,
     ModelDirOpt,
+    ReviewOrder,
     SuggestionsOpt,
     TargetOpt,
+    ThresholdMethod,
     console,
     load_codebook,
     progress,
@@ -33,9 +35,9 @@ def retrain(
     include_auto: Annotated[bool, typer.Option(
         "--include-auto", help="Also learn from auto-coded answers (off: a model would learn its own mistakes).")]
     = False,
-    threshold_method: Annotated[str, typer.Option(
+    threshold_method: Annotated[ThresholdMethod, typer.Option(
         "--threshold-method", help="ltt: guaranteed precision (Learn-then-Test); shrunk: aimed-at precision.")]
-    = "ltt",
+    = ThresholdMethod.ltt,
     target_precision: TargetOpt = None,
     delta: Annotated[float, typer.Option(
         "--delta", min=0.001, max=0.5, help="Guarantee holds with probability 1 - delta.")] = 0.1,
@@ -61,7 +63,7 @@ def retrain(
     cb = load_codebook(codebook)
     acc = read_accepted(accepted, cb, encoding)
     with progress() as stage:
-        res = run(acc, cb, model_dir, include_auto=include_auto, threshold_method=threshold_method,
+        res = run(acc, cb, model_dir, include_auto=include_auto, threshold_method=threshold_method.value,
                   target_precision=target_precision, delta=delta, fraction=holdout, stage=stage)
     c = res.comparison
     console.print(frame_table(c.table(), f"held out: {c.heldout}"))
@@ -177,9 +179,9 @@ def drift(
 def review_order(
     suggestions: SuggestionsOpt,
     out: Annotated[Path, typer.Option("--out", help="Suggestions CSV with a `priority` column, best first.")],
-    order: Annotated[str, typer.Option(
+    order: Annotated[ReviewOrder, typer.Option(
         "--order", help="report-impact: answers that could move a regional report line most first; "
-                        "confidence: least confident first.")] = "report-impact",
+                        "confidence: least confident first.")] = ReviewOrder.report_impact,
     definitions: DefinitionsOpt = None,
     codebook: CodebookOpt = None,
 ) -> None:
@@ -199,10 +201,10 @@ def review_order(
     s = read_table(suggestions)
     s["qid"] = s["qid"].str.strip().str.lstrip("Qq").astype(int)
     defs = load_report_definitions(definitions, codebook=cb)
-    ordered = order_for_review(s, defs, order)
+    ordered = order_for_review(s, defs, order.value)
     write_table(ordered, out)
     review = ordered[ordered["route"] == "review"]
-    typer.echo(f"wrote {len(ordered):,} suggestions to {out}, {len(review):,} to review, ordered by {order}")
+    typer.echo(f"wrote {len(ordered):,} suggestions to {out}, {len(review):,} to review, ordered by {order.value}")
 
 
 def register(app: typer.Typer) -> None:
