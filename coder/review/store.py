@@ -49,10 +49,14 @@ class ReviewStore:
                 if not line.strip():
                     continue
                 try:
-                    out.append(json.loads(line))
+                    rec = json.loads(line)
                 except json.JSONDecodeError:
                     raise InputError("line is not valid JSON (was the file edited by hand?)",
                                      file=str(self.reviews_path), row=n) from None
+                if not isinstance(rec, dict) or "record_id" not in rec:
+                    raise InputError("line is not a review record (no record_id; was the file edited by hand?)",
+                                     file=str(self.reviews_path), row=n)
+                out.append(rec)
         return out
 
     def lock(self, path: Path) -> FileLock:
@@ -83,7 +87,7 @@ class ReviewStore:
         """The latest version of each annotation (an annotation edited in Label Studio supersedes itself)."""
         by_annotation: dict[str, dict] = {}
         for r in self.records():
-            key = r.get("annotation") or r["record_id"]
+            key = str(r.get("annotation") or r["record_id"])
             seen = by_annotation.get(key)
             if seen is None or str(r.get("reviewed_at", "")) >= str(seen.get("reviewed_at", "")):
                 by_annotation[key] = r
