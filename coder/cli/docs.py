@@ -49,7 +49,7 @@ def train_cmd(
     model_dir: ModelDirOpt,
     codebook: CodebookOpt = None,
     embedder: Annotated[str, typer.Option(
-        "--embedder", help="Sentence embedder; NAME:int8 is the same model quantised (faster).")
+        "--embedder", help="Sentence embedder (an installed sentence-transformers model).")
     ] = DEFAULT_DOCUMENT_EMBEDDER,
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip the leave-one-out figures.")] = False,
 ) -> None:
