@@ -151,3 +151,16 @@ def test_version_and_enumerated_option_values_listed_in_help():
     assert "suggested|exclude" in runner.invoke(app, ["report", "--help"], env=env).output
     r = runner.invoke(app, ["review", "order", "--suggestions", "s.csv", "--out", "o.csv", "--order", "bogus"])
     assert r.exit_code == 2 and "'bogus' is not one of" in r.output
+
+
+def test_a_codebook_name_with_double_dashes_keeps_the_label_studio_configs_well_formed(codebook):
+    import dataclasses
+    import xml.dom.minidom
+
+    from coder.documents.review import label_config
+    from coder.review.tasks import labeling_config
+
+    odd = dataclasses.replace(codebook, name="stocktake -- draft --> 2")
+    for config in (labeling_config(odd), label_config(odd)):
+        xml.dom.minidom.parseString(config)  # raises on `--` inside a comment
+        assert "stocktake - - draft - -&gt; 2" in config
