@@ -263,6 +263,14 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
 
 
 def parse_codebook(data: object, source: str = "<codebook>", sha256: str = "") -> Codebook:
+    """Validate a parsed codebook; anything malformed is an InputError naming the file (never a traceback)."""
+    try:
+        return _parse_codebook(data, source, sha256)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+        raise InputError(f"not a valid codebook ({type(e).__name__}: {e})", file=source) from None
+
+
+def _parse_codebook(data: object, source: str, sha256: str) -> Codebook:
     def fail(key: str, msg: str) -> InputError:
         return InputError(f"{key}: {msg}", file=source)
 

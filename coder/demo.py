@@ -28,7 +28,7 @@ def run_demo(workdir: str | Path, console: Console | None = None, stage_bar=None
     from coder.report.build import write_report
     from coder.returns import read_returns
     from coder.review.accept import accept
-    from coder.spreadsheet import write_csv_atomic
+    from coder.spreadsheet import write_table
 
     console = console or Console()
     workdir = Path(workdir)
@@ -49,11 +49,11 @@ def run_demo(workdir: str | Path, console: Console | None = None, stage_bar=None
     new = returns[returns["round"] == NEW_ROUND]
     incoming = new.assign(codes="")
     new_path = workdir / f"returns-{NEW_ROUND}.csv"
-    write_csv_atomic(incoming, new_path)
+    write_table(incoming, new_path)
     with bar() as stage:
         s = pipeline.suggest(incoming, model, embedder, stage=stage)
     suggestions = workdir / "suggestions.csv"
-    write_csv_atomic(s, suggestions)
+    write_table(s, suggestions)
     console.print(frame_table(pipeline.route_summary(s), f"model {model.version}: suggestions for {NEW_ROUND}"))
 
     gold = new.set_index(["locality", "qid"])["codes"]

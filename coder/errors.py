@@ -28,7 +28,8 @@ class InputError(Exception):
         if self.column:
             where.append(f"column {self.column!r}")
         prefix = ", ".join(where)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        message = " ".join(str(self.message).split("\n"))  # one line, whatever a parser's message held
+        return f"{prefix}: {message}" if prefix else message
 
 
 # C0 and C1 control characters (ESC starts terminal escape sequences), DEL, and bidi overrides

@@ -1,5 +1,9 @@
-"""Atomic writes: every file coder writes appears whole or not at all; folders are built aside and swapped in;
-an output that would overwrite an input is refused before any work."""
+"""Atomic writes: every file coder writes appears whole or not at all, and stays written after a power cut;
+folders are built aside and swapped in; an output that would overwrite an input is refused before any work.
+
+The data is written to a temporary file beside the target, flushed to disk (fsync), renamed over the
+target in one step, and the folder is fsynced so the rename itself is on disk.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +29,34 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield Path(tmp)
         # mkstemp makes files private (0600); give the file the mode an ordinary write would.
         os.chmod(tmp, 0o666 & ~_umask())
+        fsync_file(tmp)
         os.replace(tmp, path)
+        fsync_dir(path.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def fsync_file(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Make a rename in `path` durable (a no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from coder.codebook import Codebook, format_codes
 from coder.errors import InputError
+from coder.spreadsheet import unguard_frame
 
 RETURN_COLUMNS = ["round", "locality", "region", "qid", "ref", "text", "codes", "support", "source_id"]
 LONG_REQUIRED = ["locality", "region", "text"]
@@ -31,7 +32,7 @@ def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
         raise InputError("file not found", file=str(path))
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return read_workbook(path)
+        return unguard_frame(read_workbook(path))  # coder's own tables carry the formula guard: undo it
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError("the file is empty", file=str(path))
@@ -61,7 +62,7 @@ def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
                          row=int(m.group(1)) if m else None) from None
     df.columns = [_header(c) for c in df.columns]
     _refuse_control_characters(df, str(path))
-    return df
+    return unguard_frame(df)  # coder's own tables carry the spreadsheet formula guard: undo it
 
 
 def read_workbook(path: Path) -> pd.DataFrame:

@@ -359,6 +359,19 @@ def test_cli_train_code_search(tmp_path, small_answers):
     assert "2 coded" in r.output
     df = pd.read_csv(tmp_path / "o" / "docs.csv")
     assert len(df) == 2
+    # a document that fails: the table is still written, the failure listed, and the exit status is 1
+    (inp / "broken.docx").write_bytes(b"PK\x03\x04 this is not really a zip")
+    r = runner.invoke(app, ["docs", "code", "--input", str(inp), "--model-dir", str(tmp_path / "m"),
+                            "--out", str(tmp_path / "o" / "docs.csv"), "--workers", "0"])
+    assert r.exit_code == 1 and "failed: broken.docx" in r.output
+    df = pd.read_csv(tmp_path / "o" / "docs.csv")
+    assert len(df) == 3 and df.set_index("file").loc["broken.docx", "status"] == "error"
+    # the model file itself is checked before it is loaded: a tampered file is refused (exit 2)
+    model_file = tmp_path / "m" / "documents.skops"
+    model_file.write_bytes(model_file.read_bytes()[:-10])
+    r = runner.invoke(app, ["docs", "code", "--input", str(inp), "--model-dir", str(tmp_path / "m"),
+                            "--out", str(tmp_path / "o" / "docs2.csv"), "--workers", "0"])
+    assert r.exit_code != 0 and "does not match the sha256" in str(r.exception or r.output)
     r = runner.invoke(app, ["docs", "search", "register of people", "--model-dir", str(tmp_path / "m"),
                             "-k", "2"])
     assert r.exit_code == 0 and "06-register-maintenance-protocol.pdf" in r.output

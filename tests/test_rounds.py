@@ -75,13 +75,14 @@ def test_binomial_pvalue_and_fewest_answers_needed():
 def test_per_question_threshold_where_data_allow_pooled_otherwise():
     rng = np.random.default_rng(1)
     big = 400
-    qids = np.r_[np.full(big, 1), np.full(30, 2), np.full(30, 3)]
+    qids = np.r_[np.full(big, 1), np.full(170, 2), np.full(170, 3)]  # 2 and 3 too few (< 4 x 45) for their own
     conf = rng.random(len(qids))
     correct = rng.random(len(qids)) < np.minimum(1.0, 0.6 + 0.5 * conf)  # answers above 0.8 always right
     g = ltt_thresholds(qids, conf, correct, 0.95, 0.1)
     assert g.per_question == [1]
     assert set(g.thresholds) == {"pooled", "1"}
     assert 0.5 < g.thresholds["pooled"] < NEVER and 0.5 < g.thresholds["1"] < NEVER
+    assert g.details["1"]["delta"] == g.details["pooled"]["delta"] == 0.05  # two groups share delta
     manifest = g.to_manifest()
     assert json.loads(json.dumps(manifest))["method"] == "Learn-then-Test"
 

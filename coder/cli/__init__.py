@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -27,8 +28,17 @@ def _register() -> None:
         module.register(app)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from coder import __version__
+
+        typer.echo(f"coder {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True, help="Print coder's version and exit.")] = False) -> None:
     """coder: NLP-assisted coding of free-text returns, with people in the loop."""
 
 

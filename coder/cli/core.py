@@ -89,7 +89,7 @@ def suggest(
     Example:
         coder suggest --data coder/data/returns.csv --model-dir models/ --out suggestions.csv
     """
-    from coder.spreadsheet import write_csv_atomic
+    from coder.spreadsheet import write_table
 
     check_output(out, [data, model_dir, codebook])
     cb, df = _load(data, codebook, encoding)
@@ -98,7 +98,7 @@ def suggest(
     model = pipeline.open_model(model_dir, cb)
     with progress() as stage:
         s = pipeline.suggest(df, model, target_precision=target_precision, stage=stage)
-    write_csv_atomic(s, out)
+    write_table(s, out)
     console.print(summary_table(s, model, target_precision))
     from coder.model.guarantee import describe
 

@@ -6,6 +6,7 @@ Thin commands over coder.documents (whose review module shares coder.labelstudio
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -50,7 +51,7 @@ def train_cmd(
     model_dir: ModelDirOpt,
     codebook: CodebookOpt = None,
     embedder: Annotated[str, typer.Option(
-        "--embedder", help="Sentence embedder; NAME:int8 is the same model quantised (faster).")
+        "--embedder", help="Sentence embedder (an installed sentence-transformers model).")
     ] = DEFAULT_DOCUMENT_EMBEDDER,
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip the leave-one-out figures.")] = False,
 ) -> None:
@@ -137,6 +138,15 @@ def code_cmd(
                  if summary.errors else ""))
     con.print(f"{summary.pages} pages in {summary.seconds:.1f} s ({summary.pages_per_second:.1f} pages/s)")
     con.print(f"wrote {summary.out}, {summary.details}, {summary.index}")
+    from coder.returns import read_table
+
+    table = read_table(summary.out)
+    failed = table[table["status"] != "ok"]
+    if len(failed):
+        for r in failed.itertuples():
+            typer.echo(f"failed: {r.file}: {r.error}", err=True)
+        typer.echo(f"{len(failed)} document(s) failed (listed above; their rows are in {summary.out})", err=True)
+        sys.exit(1)  # the table is written; a script must still see that documents failed
 
 
 @docs_app.command("search")

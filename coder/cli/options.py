@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -43,6 +44,25 @@ def check_store(store: Path) -> None:
 
     if store.exists() and not store.is_dir():
         raise InputError("--store is a file, not a folder", file=str(store))
+class ThresholdMethod(StrEnum):
+    """How routing thresholds are chosen (`--threshold-method`; help lists the values)."""
+
+    ltt = "ltt"
+    shrunk = "shrunk"
+
+
+class ReviewOrder(StrEnum):
+    """`coder review order --order`."""
+
+    report_impact = "report-impact"
+    confidence = "confidence"
+
+
+class Pending(StrEnum):
+    """`coder report --pending`: how answers still waiting for review count."""
+
+    suggested = "suggested"
+    exclude = "exclude"
 
 
 def load_codebook(path: Path | None):

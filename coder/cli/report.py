@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from coder.cli.options import CodebookOpt, DefinitionsOpt, EncodingOpt, load_codebook, progress
+from coder.cli.options import CodebookOpt, DefinitionsOpt, EncodingOpt, Pending, load_codebook, progress
 
 REPORT_HELP = """Write a round's reports: Appendix 3b tables and charts, Appendix 4, pro-formas, change.
 
@@ -38,9 +38,9 @@ def register(app: typer.Typer) -> None:
             "--compare", help="Earlier round (in the same data) to compare with.")] = None,
         definitions: DefinitionsOpt = None,
         codebook: CodebookOpt = None,
-        pending: Annotated[str, typer.Option(
+        pending: Annotated[Pending, typer.Option(
             "--pending", help="How pending answers count: 'suggested' (the model's code, provisionally) or "
-                              "'exclude' (under no line).")] = "suggested",
+                              "'exclude' (under no line).")] = Pending.suggested,
         min_requests: Annotated[int, typer.Option(
             "--min-requests", min=1, max=1000,
             help="Appendix 4 keeps questions with at least this many requests.")] = 5,
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         frame = read_coded(data, cb, encoding=encoding)
         from coder.report.build import write_report  # charts and workbooks load once the input is good
         with progress(transient=True) as stage:
-            result = write_report(frame, out, cb, defs, round_=round_, compare=compare, pending=pending,
+            result = write_report(frame, out, cb, defs, round_=round_, compare=compare, pending=pending.value,
                                   min_requests=min_requests, published=published, progress=stage,
                                   data_name=str(data))
         s = result.summary

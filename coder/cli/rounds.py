@@ -13,8 +13,10 @@ from coder.cli.options import (
     DefinitionsOpt,
     EncodingOpt,
     ModelDirOpt,
+    ReviewOrder,
     SuggestionsOpt,
     TargetOpt,
+    ThresholdMethod,
     console,
     load_codebook,
     progress,
@@ -34,9 +36,9 @@ def retrain(
     include_auto: Annotated[bool, typer.Option(
         "--include-auto", help="Also learn from auto-coded answers (off: a model would learn its own mistakes).")]
     = False,
-    threshold_method: Annotated[str, typer.Option(
+    threshold_method: Annotated[ThresholdMethod, typer.Option(
         "--threshold-method", help="ltt: guaranteed precision (Learn-then-Test); shrunk: aimed-at precision.")]
-    = "ltt",
+    = ThresholdMethod.ltt,
     target_precision: TargetOpt = None,
     delta: Annotated[float, typer.Option(
         "--delta", min=0.001, max=0.5, help="Guarantee holds with probability 1 - delta.")] = 0.1,
@@ -63,7 +65,7 @@ def retrain(
     from coder.model.guarantee import describe
     from coder.rounds.retrain import retrain as run
     with progress() as stage:
-        res = run(acc, cb, model_dir, include_auto=include_auto, threshold_method=threshold_method,
+        res = run(acc, cb, model_dir, include_auto=include_auto, threshold_method=threshold_method.value,
                   target_precision=target_precision, delta=delta, fraction=holdout, stage=stage)
     c = res.comparison
     console.print(frame_table(c.table(), f"held out: {c.heldout}"))
@@ -138,7 +140,7 @@ def audit(
         coder audit --data coder/data/returns.csv --model-dir models/ --out audit.csv
     """
     from coder.rounds.accepted import read_accepted
-    from coder.spreadsheet import write_csv_atomic
+    from coder.spreadsheet import write_table
 
     check_output(out, [data, model_dir, codebook])
     cb = load_codebook(codebook)
@@ -150,7 +152,7 @@ def audit(
     with progress() as stage:
         flags = run(df, cb, pipeline.embedder_for(model), classifier_params=manifest_classifier_params(model.manifest),
                     model_version=model.version, stage=stage)
-    write_csv_atomic(flags, out)
+    write_table(flags, out)
     n = int((df["codes"] != "").sum())
     typer.echo(f"{len(flags):,} of {n:,} coded answers flagged for a second look; wrote {out}")
 
@@ -168,7 +170,7 @@ def drift(
     """
     from coder.rounds.accepted import read_accepted
     from coder.rounds.drift import drift as run
-    from coder.spreadsheet import write_csv_atomic
+    from coder.spreadsheet import write_table
 
     if out:
         check_output(out, [*accepted, codebook])
@@ -180,16 +182,16 @@ def drift(
     Console().print(frame_table(per_round, "reviewed suggestions per round"))
     Console().print(frame_table(per_q.head(10), "most-changed questions"))
     if out:
-        write_csv_atomic(per_q, out)
+        write_table(per_q, out)
         typer.echo(f"wrote {len(per_q):,} rows to {out}")
 
 
 def review_order(
     suggestions: SuggestionsOpt,
     out: Annotated[Path, typer.Option("--out", help="Suggestions CSV with a `priority` column, best first.")],
-    order: Annotated[str, typer.Option(
+    order: Annotated[ReviewOrder, typer.Option(
         "--order", help="report-impact: answers that could move a regional report line most first; "
-                        "confidence: least confident first.")] = "report-impact",
+                        "confidence: least confident first.")] = ReviewOrder.report_impact,
     definitions: DefinitionsOpt = None,
     codebook: CodebookOpt = None,
 ) -> None:
@@ -201,7 +203,7 @@ def review_order(
     from coder.report.definitions import load_report_definitions
     from coder.returns import read_table
     from coder.rounds.order import order_for_review
-    from coder.spreadsheet import write_csv_atomic
+    from coder.spreadsheet import write_table
     from coder.suggestions import read_suggestions
 
     check_output(out, [suggestions, definitions, codebook])
@@ -210,10 +212,10 @@ def review_order(
     s = read_table(suggestions)
     s["qid"] = s["qid"].str.strip().str.lstrip("Qq").astype(int)
     defs = load_report_definitions(definitions, codebook=cb)
-    ordered = order_for_review(s, defs, order)
-    write_csv_atomic(ordered, out)
+    ordered = order_for_review(s, defs, order.value)
+    write_table(ordered, out)
     review = ordered[ordered["route"] == "review"]
-    typer.echo(f"wrote {len(ordered):,} suggestions to {out}, {len(review):,} to review, ordered by {order}")
+    typer.echo(f"wrote {len(ordered):,} suggestions to {out}, {len(review):,} to review, ordered by {order.value}")
 
 
 def register(app: typer.Typer) -> None:

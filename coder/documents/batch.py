@@ -23,7 +23,7 @@ from coder.documents.passages import Passage, prepare_job
 from coder.documents.train import load_model
 from coder.errors import InputError
 from coder.files import atomic_path, staged_files, write_text_atomic
-from coder.spreadsheet import safe_cell
+from coder.spreadsheet import write_table
 
 CSV_COLUMNS = ["file", "status", "error", "doc_type", "doc_type_confidence", "sections", "questions",
                "priorities", "route"]
@@ -298,13 +298,12 @@ def _write_outputs(input_dir: Path, files: list[Path], records: dict[Path, dict]
                 index_meta.append({"file": rel, "sha256": rec["sha256"], "page": page, "passage": j,
                                    "text": text})
     df = pd.DataFrame(rows, columns=CSV_COLUMNS)
-    df["file"] = df["file"].map(safe_cell)  # file names are untrusted: `=HYPERLINK(...)` must not run in Excel
     dpath, ipath = details_path(out), index_path(out)
     vec_path = ipath.with_suffix(".npy")
     matrix = np.vstack(vecs).astype(np.float16) if vecs else np.zeros((0, 384), np.float16)
     # the table, its details and the search index are one result: written aside, swapped in together
     with staged_files([out, dpath, vec_path, ipath]) as tmp:
-        df.to_csv(tmp[out], index=False)
+        write_table(df, tmp[out])  # formula guard: file names are untrusted (`=HYPERLINK(...)`)
         tmp[dpath].write_text(json.dumps(
             {"model_version": manifest["model_version"], "codebook": manifest["codebook"],
              "embedder": manifest["embedder"], "fallbacks": manifest.get("fallbacks", {}), "documents": details},

@@ -1,4 +1,9 @@
 """The embedder a document model uses, and a document's passages embedded.
+
+Documents use the answers' embedder at full precision. (Until issue 10 the default was `NAME:int8`, the
+model's linear layers quantised with `torch.ao.quantization.quantize_dynamic`, which the pinned torch
+deprecates; the ONNX route needs optimum, whose install replaces the pinned transformers. Full precision
+keeps the documents' vectors equal to the answers', so both share the embedding cache.)
 """
 
 from __future__ import annotations
@@ -7,49 +12,28 @@ import numpy as np
 
 from coder.documents.model import EmbeddedDocument
 from coder.documents.passages import Passage
+from coder.errors import InputError
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder
 
-# The answers' embedder with its linear layers quantised to 8 bits: a 4,000-page batch needs the speed.
-DEFAULT_DOCUMENT_EMBEDDER = f"{DEFAULT_EMBEDDER}:int8"
+DEFAULT_DOCUMENT_EMBEDDER = DEFAULT_EMBEDDER
+RETIRED_SUFFIX = ":int8"
 
 
-def make_embedder(name: str = DEFAULT_DOCUMENT_EMBEDDER):
-    """The embedder a document model uses: `NAME` (coder.model.embed.Embedder) or `NAME:int8`, the same model
-    with its linear layers quantised to 8 bits - about 2x faster on CPU, which a 4,000-page batch needs, for
-    no loss on the labelled documents (see notes/README-docs.md). Both go through the embedding cache,
-    under different fingerprints."""
+def make_embedder(name: str = DEFAULT_DOCUMENT_EMBEDDER) -> Embedder:
+    """The embedder a document model uses (coder.model.embed.Embedder, through the embedding cache).
+
+    A model trained with the retired `NAME:int8` embedder is refused rather than fed full-precision vectors
+    it was not trained on: retrain it (`coder docs train`)."""
+    if name.endswith(RETIRED_SUFFIX):
+        raise InputError(f"embedder {name!r} (8-bit) is no longer provided: retrain the document model with "
+                         f"`coder docs train` (default embedder {DEFAULT_DOCUMENT_EMBEDDER})", column="embedder")
     try:  # the model's own "Loading weights" bar would break into ours
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
     except ImportError:
         pass
-    if name.endswith(":int8"):
-        return _quantized_embedder_class()(name[: -len(":int8")])
     return Embedder(name)
-
-
-def _quantized_embedder_class():
-    class QuantizedEmbedder(Embedder):
-        @property
-        def fingerprint(self) -> str:
-            return Embedder.fingerprint.fget(self) + "-int8"
-
-        @property
-        def sentence_transformer(self):
-            if self._st is None:
-                import warnings
-
-                import torch
-
-                model = Embedder.sentence_transformer.fget(self)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    self._st = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear},
-                                                                      dtype=torch.qint8, inplace=True)
-            return self._st
-
-    return QuantizedEmbedder
 
 
 def embed_document(passages: list[Passage], pages: int, embedder) -> EmbeddedDocument:

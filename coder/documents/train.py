@@ -22,6 +22,8 @@ from coder.documents.passages import prepare
 from coder.documents.vocab import DOC_TYPES, PRIORITIES
 from coder.errors import InputError
 from coder.files import staged_files
+from coder.model.safe_load import load_trusted
+from coder.model.store import read_json_object
 
 MODEL_FILE = "documents.skops"
 MANIFEST_FILE = "manifest.json"
@@ -219,23 +221,19 @@ def _manifest(labels_path, answers_path, labels: list[dict], codebook: Codebook,
 
 def load_model(model_dir: str | Path, codebook: Codebook | None = None) -> tuple[DocumentCoder, dict]:
     """Load a trained document model; refuses files that hold anything but plain estimators and arrays."""
-    import skops.io as sio
-
     model_dir = Path(model_dir)
     mpath = model_dir / MANIFEST_FILE
     if not mpath.exists():
         raise InputError("no document model here; run `coder docs train` first", file=str(model_dir))
-    manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    manifest = read_json_object(mpath, "manifest")
     if codebook is None:
         cb_path = Path(manifest.get("codebook_path") or "")
         codebook = load_codebook(cb_path) if cb_path.is_file() else load_codebook()
     if manifest.get("codebook_sha256") and codebook.sha256 and codebook.sha256 != manifest["codebook_sha256"]:
         raise InputError("the codebook changed since this model was trained; retrain", file=str(mpath))
-    f = model_dir / manifest.get("model_file", MODEL_FILE)
-    if _file_hash(f) != manifest.get("model_sha256"):
-        raise InputError("model file does not match its manifest (modified or half-written)", file=str(f))
-    untrusted = sio.get_untrusted_types(file=f)
-    if untrusted:
-        raise InputError(f"model file holds unexpected types: {', '.join(untrusted)}", file=str(f))
-    state = sio.load(f, trusted=[])
-    return DocumentCoder.from_state(state, codebook), manifest
+    f = model_dir / Path(str(manifest.get("model_file", MODEL_FILE))).name
+    state = load_trusted(f, manifest.get("model_sha256"))
+    try:
+        return DocumentCoder.from_state(state, codebook), manifest
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise InputError("model file does not hold a coder document model", file=str(f)) from None

@@ -16,6 +16,12 @@ def xml_escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+
+def comment_text(s: str) -> str:
+    """Text safe inside an XML comment of a labeling config: escaped, and no `--`, which XML forbids inside a
+    comment (Label Studio would reject the config)."""
+    return re.sub(r"-(?=-)", "- ", xml_escape(s))
+
 def _normalise_config(xml: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", xml or "")).strip()
 

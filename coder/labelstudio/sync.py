@@ -112,12 +112,18 @@ def annotation_choices(a: dict, comment_name: str = "comment") -> tuple[dict[str
     """What the reviewer chose, per choices control (codes: the choices' aliases), and their comment."""
     chosen: dict[str, list[str]] = {}
     comment = ""
-    for item in a.get("result") or []:
+    result = a.get("result")
+    for item in result if isinstance(result, list) else []:
+        if not isinstance(item, dict):  # not something Label Studio writes: nothing chosen there
+            continue
+        value = item.get("value") if isinstance(item.get("value"), dict) else {}
         if item.get("type") == "choices":
+            choices = value.get("choices")
             chosen.setdefault(str(item.get("from_name")), []).extend(
-                str(c) for c in item.get("value", {}).get("choices", []))
+                str(c) for c in (choices if isinstance(choices, list) else []))
         elif item.get("from_name") == comment_name:
-            comment = " ".join(str(x) for x in item.get("value", {}).get("text", []))
+            text = value.get("text")
+            comment = " ".join(str(x) for x in (text if isinstance(text, list) else [text or ""]))
     return chosen, comment
 
 

@@ -12,10 +12,20 @@ answers at or above it are a sample of the answers it would auto-code, so the nu
 binomial given how many there are, and H0 "precision < target" has an exact binomial (or Hoeffding-Bentkus)
 p-value. Fixed-sequence testing rejects while p <= delta and stops at the first failure; the loosest
 threshold rejected is returned. Testing in a fixed order needs no multiplicity correction.
+
+Held-out data used once: the isotonic calibrator turns raw scores into confidences using the held-out
+answers' own correctness, so testing on the answers it was fitted on would select answers by their labels.
+`certification_half` therefore splits the held-out answers by written answer (`source_id`) into a half
+that fits the calibrator and a half that only certifies; the thresholds tested are on the scale of a
+calibrator that never saw the certifying answers. Several groups (questions with their own threshold, and
+the rest sharing the pooled one) are tested with delta split evenly between them (Bonferroni), so with
+probability at least 1 - delta every group's precision holds at once, and so does the precision of all
+auto-coded answers together.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
@@ -27,6 +37,14 @@ from coder.model.route import NEVER
 METHODS = ("binomial", "hoeffding-bentkus")
 DEFAULT_DELTA = 0.1
 GRID = np.round(np.arange(1.0, 0.0, -0.005), 3)  # fixed before seeing any data, strictest first
+
+
+def certification_half(source_ids: np.ndarray, seed: int = 0) -> np.ndarray:
+    """True for the held-out answers kept for certifying (about half the written answers), False for those
+    that fit the calibrator. Decided by a hash of the written answer, so every use of one text falls on the
+    same side and the split is the same on every run (`seed` draws another split)."""
+    out = [hashlib.sha256(f"{seed}:{s}".encode()).digest()[0] & 1 == 1 for s in np.asarray(source_ids, str)]
+    return np.array(out, dtype=bool)
 
 
 def pvalue(successes: int, n: int, target: float, method: str = "binomial") -> float:
@@ -159,6 +177,8 @@ class Guarantee:
     def to_manifest(self) -> dict:
         return {"target": self.target, "delta": self.delta, "method": "Learn-then-Test",
                 "test": self.method, "sequence": "fixed, strictest threshold first",
+                "held_out": "calibrator fitted on half the written answers, thresholds certified on the other",
+                "multiplicity": "Bonferroni over the per-question groups and the pooled rest",
                 "min_per_question": self.min_per_question, "per_question": self.per_question,
                 "pooled_threshold": self.thresholds["pooled"], "thresholds": self.thresholds,
                 "details": self.details}
@@ -172,31 +192,37 @@ def ltt_thresholds(qids: np.ndarray, conf: np.ndarray, correct: np.ndarray, targ
     Parameters
     ----------
     qids, conf, correct : arrays
-        Held-out predictions: question id, calibrated confidence, exactly right or not.
+        Certifying held-out predictions: question id, calibrated confidence (from a calibrator fitted on
+        other answers), exactly right or not.
     target, delta, method
         See `ltt_threshold`.
     min_per_question : int, optional
         Held-out answers a question needs for its own threshold (default: 4 x `min_testable`, so a question
-        can open its gate without a perfect record). Other questions use the pooled threshold, whose
-        guarantee is over the auto-coded answers of all questions together.
+        can open its gate without a perfect record). The other questions share the pooled threshold, tested
+        on their answers only (all answers when every question has its own).
 
     Returns
     -------
     Guarantee
+        Each group is tested at delta / (number of groups), so all hold together with probability 1 - delta.
     """
     qids, conf, correct = np.asarray(qids), np.asarray(conf, float), np.asarray(correct, bool)
     need = min_testable(target, delta, method)
     min_per_question = min_per_question or 4 * need
-    pooled, info = ltt_threshold(conf, correct, target, delta, method)
-    thresholds, details, per_q = {"pooled": pooled}, {"pooled": info | {"threshold": pooled}}, []
-    for q in sorted(set(qids.tolist())):
+    per_q = [int(q) for q in sorted(set(qids.tolist())) if (qids == q).sum() >= min_per_question]
+    groups = len(per_q) + 1
+    each = delta / groups
+    rest = ~np.isin(qids, per_q)
+    if not rest.any():
+        rest = np.ones(len(qids), bool)
+    pooled, info = ltt_threshold(conf[rest], correct[rest], target, each, method)
+    thresholds = {"pooled": pooled}
+    details = {"pooled": info | {"threshold": pooled, "delta": each}}
+    for q in per_q:
         m = qids == q
-        if m.sum() < min_per_question:
-            continue
-        th, qi = ltt_threshold(conf[m], correct[m], target, delta, method)
+        th, qi = ltt_threshold(conf[m], correct[m], target, each, method)
         thresholds[str(q)] = th
-        details[str(q)] = qi | {"threshold": th}
-        per_q.append(int(q))
+        details[str(q)] = qi | {"threshold": th, "delta": each}
     return Guarantee(target, delta, method, int(min_per_question), thresholds, per_q, details)
 
 

@@ -56,8 +56,9 @@ class CoderModel:
             from coder.model.guarantee import DEFAULT_DELTA, ltt_thresholds
 
             delta = self.manifest.get("guarantee", {}).get("delta", DEFAULT_DELTA)
-            return ltt_thresholds(self.oof["qid"].to_numpy(), self.oof["conf"].to_numpy(),
-                                  self.oof["correct"].to_numpy(), target, delta).thresholds
+            cert = self.oof["certify"].to_numpy(bool) if "certify" in self.oof else np.ones(len(self.oof), bool)
+            return ltt_thresholds(self.oof["qid"].to_numpy()[cert], self.oof["conf"].to_numpy()[cert],
+                                  self.oof["correct"].to_numpy()[cert], target, delta).thresholds
         return choose_thresholds(self.oof["qid"].to_numpy(), self.oof["conf"].to_numpy(),
                                  self.oof["correct"].to_numpy(), target)
 
@@ -97,7 +98,7 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     `threshold_method` "shrunk" aims at the target precision (coder.model.route); "ltt" guarantees it with
     probability 1 - `delta` (coder.model.guarantee). The guarantee is recorded in the manifest either way.
     """
-    from coder.model.guarantee import DEFAULT_DELTA, ltt_thresholds
+    from coder.model.guarantee import DEFAULT_DELTA, certification_half, ltt_thresholds
 
     if threshold_method not in ("shrunk", "ltt"):
         raise InputError(f"unknown threshold method {threshold_method!r}; use 'shrunk' or 'ltt'")
@@ -139,15 +140,21 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     if stage:
         stage("fit", 0, 1)
     correct = pred == y
-    calibrator = ConfidenceCalibrator().fit(raw, correct, multi)
+    # held-out answers are used once: half (by written answer) fits the calibrator, the other half certifies
+    # the guaranteed thresholds on the calibrator's scale (coder.model.guarantee)
+    certify = certification_half(groups)
+    if certify.all() or not certify.any():
+        certify = np.arange(len(rows)) % 2 == 1
+    calibrator = ConfidenceCalibrator().fit(raw[~certify], correct[~certify], multi[~certify])
     conf = calibrator.predict(raw, multi)
     oof = pd.DataFrame({"qid": rows["qid"].to_numpy(), "multi": multi, "raw": raw, "conf": conf,
-                        "correct": correct, "pred": pred.astype(str), "gold": y.astype(str)})
+                        "correct": correct, "pred": pred.astype(str), "gold": y.astype(str), "certify": certify})
     clf = CodeClassifier(spec=spec, **params).fit(X, y)
     if stage:
         stage("fit", 1, 1)
     thresholds = choose_thresholds(oof["qid"].to_numpy(), conf, correct, target_precision)
-    guarantee = ltt_thresholds(oof["qid"].to_numpy(), conf, correct, target_precision, delta or DEFAULT_DELTA)
+    guarantee = ltt_thresholds(oof["qid"].to_numpy()[certify], conf[certify], correct[certify], target_precision,
+                               delta or DEFAULT_DELTA)
     if threshold_method == "ltt":
         thresholds = guarantee.thresholds
     routes = route(oof["qid"].to_numpy(), conf, thresholds)

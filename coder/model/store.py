@@ -19,8 +19,7 @@ import skops.io as sio
 from coder.codebook import Codebook
 from coder.errors import InputError
 from coder.files import staged_dir, write_json_atomic
-
-SAFE_PREFIXES = ("coder.", "sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+from coder.model.safe_load import file_sha256, load_trusted
 
 
 def codebook_hash(cb: Codebook) -> str:
@@ -87,6 +86,7 @@ def save_model(model_dir: str | Path, bundle: dict, manifest: dict, make_current
     # the version folder is built aside and swapped in whole: a failure leaves no half version behind
     with staged_dir(vdir) as stage:
         sio.dump(bundle, stage / "model.skops")
+        manifest["model_sha256"] = file_sha256(stage / "model.skops")  # checked before every load
         write_json_atomic(stage / "manifest.json", manifest)
     reg["versions"] = [v for v in reg["versions"] if v["version"] != version]
     reg["versions"].append({k: manifest.get(k) for k in (
@@ -123,7 +123,8 @@ def version_dir(model_dir: str | Path, version: str | None = None) -> Path:
 
 def load_model(model_dir: str | Path, codebook: Codebook | None = None,
                version: str | None = None) -> tuple[dict, dict]:
-    """Load (bundle, manifest); refuse a model made with another codebook or holding unexpected types."""
+    """Load (bundle, manifest); refuse a model made with another codebook, changed since it was saved, or holding
+    any type outside coder's exact list (coder.model.safe_load)."""
     vdir = version_dir(model_dir, version)
     mpath, fpath = vdir / "manifest.json", vdir / "model.skops"
     if not mpath.exists() or not fpath.exists():
@@ -135,11 +136,10 @@ def load_model(model_dir: str | Path, codebook: Codebook | None = None,
             f"({manifest.get('codebook_hash', '')[:12]}), not with {codebook.name!r} ({codebook_hash(codebook)[:12]}): "
             "retrain it with this codebook, or pass the codebook it was made with (--codebook)",
             file=str(mpath), column="codebook_hash")
-    untrusted = sio.get_untrusted_types(file=fpath)
-    unsafe = [t for t in untrusted if not t.startswith(SAFE_PREFIXES)]
-    if unsafe:
-        raise InputError(f"model file holds types coder does not trust: {', '.join(unsafe)}", file=str(fpath))
-    return sio.load(fpath, trusted=untrusted), manifest
+    bundle = load_trusted(fpath, manifest.get("model_sha256"))
+    if not isinstance(bundle, dict) or not {"classifier", "calibrator", "oof"} <= set(bundle):
+        raise InputError("model file does not hold a coder answer model", file=str(fpath))
+    return bundle, manifest
 
 
 def now_iso() -> str:

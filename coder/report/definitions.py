@@ -84,6 +84,15 @@ def load_report_definitions(path: str | Path | None = None,
 
 def parse_report_definitions(data: object, source: str = "<report definitions>",
                              codebook: Codebook | None = None, sha256: str = "") -> ReportDefinitions:
+    """Validate parsed definitions; anything malformed is an InputError naming the file (never a traceback)."""
+    try:
+        return _parse_report_definitions(data, source, codebook, sha256)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+        raise InputError(f"not valid report definitions ({type(e).__name__}: {e})", file=source) from None
+
+
+def _parse_report_definitions(data: object, source: str, codebook: Codebook | None,
+                              sha256: str) -> ReportDefinitions:
     def fail(key: str, msg: str) -> InputError:
         return InputError(f"{key}: {msg}", file=source)
 

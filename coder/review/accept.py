@@ -12,7 +12,7 @@ import pandas as pd
 
 from coder.codebook import Codebook
 from coder.review.store import ReviewStore, human_decisions
-from coder.spreadsheet import write_csv_atomic
+from coder.spreadsheet import write_table
 from coder.suggestions import read_suggestions
 
 ACCEPTED_COLUMNS = ["round", "locality", "region", "qid", "ref", "text", "codes", "support", "source_id",
@@ -80,6 +80,6 @@ def accept(suggestions_path: str | Path, out: str | Path, codebook: Codebook,
     suggestions = read_suggestions(suggestions_path, codebook)
     st = ReviewStore(store)
     table = build_accepted(suggestions, st, codebook)
-    write_csv_atomic(table.astype(str).replace({"nan": ""}), out)
+    write_table(table.astype(str).replace({"nan": ""}), out)
     st.remember_suggestions(suggestions_path)
     return table

@@ -7,7 +7,8 @@
 * ``state.json``: the suggestions file last pushed or accepted, so ``coder status`` can count what is
   auto-coded and what waits for review without being told again.
 
-Every file is rewritten atomically.
+Every file is rewritten atomically, and every read-modify-write holds a file lock (``<file>.lock`` beside it,
+the `filelock` package), so two pulls at once, or a pull during an accept, lose nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import json
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from coder.codebook import Codebook
 from coder.errors import InputError
 from coder.files import write_json_atomic, write_text_atomic
@@ -23,6 +26,7 @@ from coder.files import write_json_atomic, write_text_atomic
 REVIEWS_FILE = "reviews.jsonl"
 DOCUMENTS_FILE = "documents.jsonl"
 STATE_FILE = "state.json"
+LOCK_TIMEOUT = 120.0  # seconds to wait for another coder process to finish its write
 
 
 class ReviewStore:
@@ -60,26 +64,36 @@ class ReviewStore:
                 out.append(rec)
         return out
 
+    def lock(self, path: Path) -> FileLock:
+        """The lock another coder process must wait for before rewriting `path`."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT)
+
     def add(self, records: list[dict]) -> int:
-        """Add the records not already stored; returns how many were new."""
-        existing = self.records()
-        seen = {r["record_id"] for r in existing}
-        new = []
-        for r in records:
-            if r["record_id"] not in seen:
-                seen.add(r["record_id"])
-                new.append(r)
-        if new:
-            lines = [json.dumps({k: v for k, v in r.items() if k != "_line"}, ensure_ascii=False, sort_keys=True)
-                     for r in existing + new]
-            write_text_atomic(self.reviews_path, "\n".join(lines) + "\n")
+        """Add the records not already stored; returns how many were new. Safe with other processes adding."""
+        try:
+            with self.lock(self.reviews_path):
+                existing = self.records()
+                seen = {r["record_id"] for r in existing}
+                new = []
+                for r in records:
+                    if r["record_id"] not in seen:
+                        seen.add(r["record_id"])
+                        new.append(r)
+                if new:
+                    lines = [json.dumps({k: v for k, v in r.items() if k != "_line"}, ensure_ascii=False,
+                                        sort_keys=True) for r in existing + new]
+                    write_text_atomic(self.reviews_path, "\n".join(lines) + "\n")
+        except Timeout:
+            raise InputError(f"another coder process has held the store's lock for {LOCK_TIMEOUT:.0f} s; "
+                             "try again when it has finished", file=str(self.reviews_path)) from None
         return len(new)
 
     def latest(self) -> list[dict]:
         """The latest version of each annotation (an annotation edited in Label Studio supersedes itself)."""
         by_annotation: dict[str, dict] = {}
         for r in self.records():
-            key = r.get("annotation") or r["record_id"]
+            key = str(r.get("annotation") or r["record_id"])
             seen = by_annotation.get(key)
             if seen is None or str(r.get("reviewed_at", "")) >= str(seen.get("reviewed_at", "")):
                 by_annotation[key] = r
@@ -107,9 +121,13 @@ class ReviewStore:
         return state
 
     def remember_suggestions(self, path: str | Path) -> None:
-        state = self.state()
-        state["suggestions"] = str(Path(path).resolve())
-        write_json_atomic(self.state_path, state)
+        try:
+            with self.lock(self.state_path):
+                state = self.state()
+                state["suggestions"] = str(Path(path).resolve())
+                write_json_atomic(self.state_path, state)
+        except Timeout:
+            raise InputError("another coder process holds the store's lock", file=str(self.state_path)) from None
 
 
 def answer_key(record: dict) -> tuple[str, str, int]:
