@@ -49,7 +49,7 @@ TARGET = 0.95
 CODER = "coder (shared stance x embedding heads)"
 # coder's classifier as it was before issue 11 (whole-answer scoring, no style features, no novelty)
 TODAY = {"normalise": False, "augment": 0, "sentence_weight": 0.0, "strip_questions": False,
-         "label_examples": False, "novelty": False}
+         "label_examples": False, "novelty": False, "chunk_words": 0}
 OUT = ROOT / "bench" / "out"
 
 
@@ -141,8 +141,11 @@ def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
         t1 = time.perf_counter()
         s = pipeline.suggest(ss, model, embedder)
         tables[name] = breakdown(ss, s["suggested"].to_numpy(), s["confidence"].to_numpy(), s["route"].to_numpy())
+        m = model.manifest["metrics"]
         print(f"  {name}: fit {t1 - t0:.0f} s, suggest {time.perf_counter() - t1:.1f} s, "
-              f"novel (sent to review) {s['novel'].astype(bool).mean():.1%}", flush=True)
+              f"novel (sent to review) {s['novel'].astype(bool).mean():.1%}; its own grouped 5-fold CV on the "
+              f"bundled rounds: accuracy {m['accuracy']:.3f}, auto {m['auto_share']:.1%} at "
+              f"{m['auto_precision']:.3f}, ECE {m['ece']:.3f}", flush=True)
     wide = side_by_side(tables)
     OUT.mkdir(exist_ok=True)
     wide.to_csv(OUT / "styleshift_by_group.csv", float_format="%.4f")

@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from coder.codebook import Codebook, format_codes
 from coder.model.features import long_answers, normalise_text, strip_question
 from coder.model.novelty import NoveltyModel
-from coder.model.sentences import with_sentences, word_count
+from coder.model.sentences import embed_whole, with_sentences, word_count
 
 EPS = 1e-4
 
@@ -87,13 +87,27 @@ class CodeClassifier(BaseEstimator):
         Exponent on the head in the product of experts (0 = stance only).
     char_max_features : int
         Size of the character n-gram vocabulary of the stance model.
+    strip_questions : bool
+        Score answers without a leading restatement of the question (`features.strip_question`).
+    label_examples : bool
+        Each code's label also trains the stance model, as a terse answer of that code's stance.
+    chunk_words : int
+        Answers longer than this are embedded as the mean of pieces of at most this many words, so the
+        end of a long answer is read (the embedder truncates at 256 word pieces); 0 = off.
+    novelty : bool
+        Keep what `novel` needs: the training answers' embeddings (`coder.model.novelty`).
+    normalise, augment, sentence_weight, sentence_focus, long_words, sentence_embed, random_state
+        Ideas measured on the style-shift set and kept off by default (no gain there or on the bundled
+        round split; bench/styleshift/README.md): shorthand normalisation, synthetic long training
+        answers for the stance model, and sentence-by-sentence pooling of answers over `long_words` words.
     """
 
     def __init__(self, spec: dict | None = None, stance_C: float = 16.0, head_C: float = 16.0,
                  multi_C: float = 4.0, head_weight: float = 1.0, char_max_features: int = 30000,
                  normalise: bool = False, augment: int = 0, sentence_weight: float = 0.0,
                  sentence_focus: float = 4.0, long_words: int = 40, sentence_embed: bool = False,
-                 strip_questions: bool = False, label_examples: bool = False, novelty: bool = True,
+                 strip_questions: bool = True, label_examples: bool = True, novelty: bool = True,
+                 chunk_words: int = 150,
                  random_state: int = 0) -> None:
         self.spec = spec
         self.stance_C = stance_C
@@ -110,6 +124,7 @@ class CodeClassifier(BaseEstimator):
         self.strip_questions = strip_questions
         self.label_examples = label_examples
         self.novelty = novelty
+        self.chunk_words = chunk_words
         self.random_state = random_state
 
     def prepare(self, X: Answers, embedder=None) -> Answers:
@@ -124,6 +139,8 @@ class CodeClassifier(BaseEstimator):
                 if embedder is not None:
                     X.emb = X.emb.copy()
                     X.emb[changed] = embedder.encode([stripped[i] for i in changed])
+        if getattr(self, "chunk_words", 0):
+            embed_whole(X, embedder, self.chunk_words)
         if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is None:
             with_sentences(X, embedder if self.sentence_embed else None, self.long_words)
         return X

@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
+
 LINE_BREAK = re.compile(r"\s*(?:\n+|\s\|\s|;\s+(?=[A-Z•\-*]))\s*")
 BULLET = re.compile(r"^\s*(?:[•\-*–·]|\d+[.)])\s+")
 MIN_CHARS = 3
@@ -65,4 +67,41 @@ def with_sentences(X, embedder=None, long_words: int = 40):
             out.append(vecs[k:k + len(ss)] if ss else None)
             k += len(ss)
         X.sent_emb = out
+    return X
+
+
+def chunks(text: str, max_words: int) -> list[str]:
+    """The text cut at sentence ends into pieces of at most about `max_words` words."""
+    [sents] = split_sentences([text])
+    out: list[str] = []
+    cur: list[str] = []
+    n = 0
+    for s in sents or [text]:
+        w = word_count(s)
+        if cur and n + w > max_words:
+            out.append(" ".join(cur))
+            cur, n = [], 0
+        cur.append(s)
+        n += w
+    if cur:
+        out.append(" ".join(cur))
+    return out
+
+
+def embed_whole(X, embedder, max_words: int):
+    """Replace the embedding of answers longer than `max_words` by the mean of their pieces' embeddings.
+
+    The embedder reads at most 256 word pieces (about 190 words): a longer answer's end, where its status
+    usually is, would never be seen. Pieces are embedded (and cached) like any text."""
+    long_idx = [i for i, t in enumerate(X.texts) if word_count(t) > max_words]
+    if not long_idx or embedder is None:
+        return X
+    pieces = [chunks(X.texts[i], max_words) for i in long_idx]
+    vecs = embedder.encode([p for ps in pieces for p in ps])
+    X.emb = np.array(X.emb, copy=True)
+    k = 0
+    for i, ps in zip(long_idx, pieces, strict=True):
+        v = vecs[k:k + len(ps)].mean(axis=0)
+        X.emb[i] = v / max(float(np.linalg.norm(v)), 1e-9)
+        k += len(ps)
     return X
