@@ -89,24 +89,24 @@ class CodeClassifier(BaseEstimator):
         Size of the character n-gram vocabulary of the stance model.
     strip_questions : bool
         Score answers without a leading restatement of the question (`features.strip_question`).
-    label_examples : bool
-        Each code's label also trains the stance model, as a terse answer of that code's stance.
     chunk_words : int
         Answers longer than this are embedded as the mean of pieces of at most this many words, so the
         end of a long answer is read (the embedder truncates at 256 word pieces); 0 = off.
     novelty : bool
         Keep what `novel` needs: the training answers' embeddings (`coder.model.novelty`).
-    normalise, augment, sentence_weight, sentence_focus, long_words, sentence_embed, random_state
-        Ideas measured on the style-shift set and kept off by default (no gain there or on the bundled
-        round split; bench/styleshift/README.md): shorthand normalisation, synthetic long training
-        answers for the stance model, and sentence-by-sentence pooling of answers over `long_words` words.
+    normalise, augment, label_examples, sentence_weight, sentence_focus, long_words, sentence_embed,
+    random_state
+        Ideas measured on the style-shift set and kept off by default (no net gain; README, "Answers in
+        other styles"): shorthand normalisation, synthetic long training answers for the stance model,
+        code labels as terse stance examples, and sentence-by-sentence pooling of answers over
+        `long_words` words.
     """
 
     def __init__(self, spec: dict | None = None, stance_C: float = 16.0, head_C: float = 16.0,
                  multi_C: float = 4.0, head_weight: float = 1.0, char_max_features: int = 30000,
                  normalise: bool = False, augment: int = 0, sentence_weight: float = 0.0,
                  sentence_focus: float = 4.0, long_words: int = 40, sentence_embed: bool = False,
-                 strip_questions: bool = True, label_examples: bool = True, novelty: bool = True,
+                 strip_questions: bool = True, label_examples: bool = False, novelty: bool = True,
                  chunk_words: int = 150,
                  random_state: int = 0) -> None:
         self.spec = spec
