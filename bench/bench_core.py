@@ -11,8 +11,13 @@ means the same for all three.
 Speed: `suggest` on a whole round with a warm and a cold embedding cache, against
 `SentenceTransformer.encode` alone on the same texts, and training on both rounds from a cold cache.
 
-Run:  python bench/bench_core.py            (about 10 minutes on 2 cores)
-      python bench/bench_core.py --quick    (round split only, no cold timings)
+Style shift (bench/styleshift/, see its README): trained on both bundled rounds, as a user would, and
+scored on 712 hand-written answers in ten styles the bundled bank lacks, per style and per length band,
+for TF-IDF + LR, coder as it was before issue 11 (`TODAY`) and coder now. Tables also go to bench/out/.
+
+Run:  python bench/bench_core.py              (about 15 minutes on 2 cores)
+      python bench/bench_core.py --quick      (round split only, no cold timings, no style shift)
+      python bench/bench_core.py --styleshift (style shift only)
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from sklearn.model_selection import GroupKFold
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from coder.codebook import load_codebook  # noqa: E402
 from coder.model import pipeline  # noqa: E402
@@ -41,6 +47,10 @@ from coder.returns import read_returns
 
 TARGET = 0.95
 CODER = "coder (shared stance x embedding heads)"
+# coder's classifier as it was before issue 11 (whole-answer scoring, no style features, no novelty)
+TODAY = {"normalise": False, "augment": 0, "sentence_weight": 0.0, "strip_questions": False,
+         "label_examples": False, "novelty": False, "chunk_words": 0}
+OUT = ROOT / "bench" / "out"
 
 
 class MajorityPerQuestion:
@@ -107,6 +117,44 @@ def coder_scores(train: pd.DataFrame, test: pd.DataFrame, cb, embedder) -> dict:
     return pipeline.evaluate(test, model, embedder)
 
 
+def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
+    """Train on both bundled rounds; score the style-shift set per style and per length band."""
+    from styleshift_eval import breakdown, load_styleshift, side_by_side
+
+    ss, left_out = load_styleshift(cb)
+    print(f"style-shift set: {len(ss)} answers scored, {len(left_out)} left out (gold NR on a written answer "
+          "to a question with no 'Not clear' code)", flush=True)
+    tables = {}
+    t0 = time.perf_counter()
+    tf = TfidfPerQuestion
+    rows = pipeline.training_rows(df, cb.blank_code)
+    oof_pred, oof_conf = np.empty(len(rows), dtype=object), np.zeros(len(rows))
+    for a, b in GroupKFold(5).split(rows, groups=rows["source_id"]):
+        oof_pred[b], oof_conf[b] = tf().fit(rows.iloc[a]).predict(rows.iloc[b])
+    th = choose_thresholds(rows["qid"].to_numpy(), oof_conf, oof_pred == rows["codes"].to_numpy(), TARGET)
+    pred, conf = tf().fit(rows).predict(ss)
+    tables["TF-IDF+LR"] = breakdown(ss, pred, conf, route(ss["qid"].to_numpy(), conf, th))
+    print(f"  TF-IDF + LR: {time.perf_counter() - t0:.0f} s", flush=True)
+    for name, params in (("coder before", TODAY), ("coder now", None)):
+        t0 = time.perf_counter()
+        model = pipeline.fit_model(df, cb, embedder, target_precision=TARGET, classifier_params=params)
+        t1 = time.perf_counter()
+        s = pipeline.suggest(ss, model, embedder)
+        tables[name] = breakdown(ss, s["suggested"].to_numpy(), s["confidence"].to_numpy(), s["route"].to_numpy())
+        m = model.manifest["metrics"]
+        print(f"  {name}: fit {t1 - t0:.0f} s, suggest {time.perf_counter() - t1:.1f} s, "
+              f"novel (sent to review) {s['novel'].astype(bool).mean():.1%}; its own grouped 5-fold CV on the "
+              f"bundled rounds: accuracy {m['accuracy']:.3f}, auto {m['auto_share']:.1%} at "
+              f"{m['auto_precision']:.3f}, ECE {m['ece']:.3f}", flush=True)
+    wide = side_by_side(tables)
+    OUT.mkdir(exist_ok=True)
+    wide.to_csv(OUT / "styleshift_by_group.csv", float_format="%.4f")
+    for name, t in tables.items():
+        print(f"\n{name}:")
+        print(t.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return wide
+
+
 def quality(df: pd.DataFrame, cb, embedder, splits: list[str]) -> pd.DataFrame:
     rows = []
     for split in splits:
@@ -171,6 +219,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="round split only, no cold-cache timings")
     ap.add_argument("--speed", action="store_true", help="only the timings")
+    ap.add_argument("--styleshift", action="store_true", help="only the style-shift set")
     args = ap.parse_args()
     os.environ.setdefault("CODER_CACHE_DIR", str(Path(tempfile.gettempdir()) / "coder-bench-cache"))
     cb = load_codebook()
@@ -179,6 +228,9 @@ def main() -> None:
         return print_speed(df, cb)
     embedder = Embedder()
     embedder.encode(df["text"].tolist())  # warm the cache once for the quality runs
+    if args.styleshift:
+        styleshift(df, cb, embedder)
+        return
     print("quality:")
     q = quality(df, cb, embedder, ["round"] if args.quick else ["round", "cv"])
     pd.set_option("display.width", 200)
@@ -190,6 +242,8 @@ def main() -> None:
           ", ".join(f"{s}: {100 * (coder_rows.loc[s, 'accuracy'] - tfidf_rows.loc[s, 'accuracy']):+.1f}"
                     for s in coder_rows.index))
     if not args.quick:
+        print("\nstyle shift:")
+        styleshift(df, cb, embedder)
         print_speed(df, cb)
 
 

@@ -137,3 +137,15 @@ def test_embeddings_are_cached_by_model_and_text(embedder):
     cached = embedder.cache.get(embedder.fingerprint, [text_key(t) for t in texts])
     assert len(cached) == 2
     assert np.allclose(embedder.encode(texts[:1]), a[:1])
+
+
+def test_answers_unlike_anything_in_training_go_to_review(trained, sample, embedder):
+    model, _ = trained
+    new = sample[(sample["round"] == "2014-05") & (sample["text"] != "")].head(20).copy()
+    page = " ".join(["The council's medium term financial plan sets out savings across every directorate, "
+                     "with the highways, libraries and leisure budgets reduced by a tenth."] * 12)
+    new.iloc[0, new.columns.get_loc("text")] = page  # a pasted page, far longer than any training answer
+    s = pipeline.suggest(new, model, embedder)
+    assert bool(s["novel"].iloc[0]) and s["route"].iloc[0] == "review"
+    assert s["novel"].astype(bool).mean() < 0.5  # ordinary answers are not novel
+    assert pipeline.route_summary(s)["unlike training"].sum() == s["novel"].astype(bool).sum()

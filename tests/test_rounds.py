@@ -22,7 +22,7 @@ from coder.report.definitions import load_report_definitions
 from coder.returns import read_returns
 from coder.rounds.accepted import read_accepted, retraining_data
 from coder.rounds.audit import AUDIT_COLUMNS, audit, find_issues
-from coder.rounds.drift import drift
+from coder.rounds.drift import drift, novelty_by_round
 from coder.rounds.order import order_for_review, report_impact
 from coder.rounds.retrain import holdout_split, list_models, retrain
 from coder.spreadsheet import write_csv_atomic
@@ -224,6 +224,18 @@ def test_drift_counts_reviewers_changes_per_round_and_question(loop, codebook):
     assert 0 <= per_round["ece"].iloc[0] <= 1
     runner = CliRunner().invoke(app, ["drift", "--accepted", str(loop["work"] / "accepted.csv")])
     assert runner.exit_code == 0 and "2014-05" in runner.output
+
+
+def test_drift_reports_the_share_of_answers_unlike_anything_in_training(loop, codebook, embedder):
+    acc = read_accepted([loop["work"] / "accepted.csv"], codebook)
+    page = " ".join(["The council's medium term financial plan reduces the highways and libraries budgets."] * 20)
+    acc.loc[acc.index[:3], "text"] = page  # three pasted pages, far longer than any training answer
+    share = novelty_by_round(acc, loop["v1"], embedder)
+    assert share["round"].tolist() == ["2014-05"]
+    assert 1 <= share["unlike_training"].iloc[0] < share["answers"].iloc[0] / 2
+    runner = CliRunner().invoke(app, ["drift", "--accepted", str(loop["work"] / "accepted.csv"),
+                                      "--model-dir", str(loop["models"])])
+    assert runner.exit_code == 0 and "unlike anything in training" in runner.output
 
 
 # --------------------------------------------------------------------------------------------- review order

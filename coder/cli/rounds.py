@@ -162,11 +162,13 @@ def drift(
     out: Annotated[Path | None, typer.Option("--out", help="Also write the per-question table (CSV).")] = None,
     codebook: CodebookOpt = None,
     encoding: EncodingOpt = "utf-8",
+    model_dir: Annotated[Path | None, typer.Option(
+        "--model-dir", help="Also report, per round, the share of answers unlike anything in training.")] = None,
 ) -> None:
     """Per round and question: how often reviewers changed the suggestion, and calibration (ECE).
 
     Example:
-        coder drift --accepted accepted.csv --out drift.csv
+        coder drift --accepted accepted.csv --out drift.csv --model-dir models/
     """
     from coder.rounds.accepted import read_accepted
     from coder.rounds.drift import drift as run
@@ -175,7 +177,14 @@ def drift(
     if out:
         check_output(out, [*accepted, codebook])
     cb = load_codebook(codebook)
-    per_round, per_q = run(read_accepted(accepted, cb, encoding), cb)
+    acc = read_accepted(accepted, cb, encoding)
+    if model_dir is not None:
+        from coder.model.pipeline import open_model
+        from coder.rounds.drift import novelty_by_round
+
+        Console().print(frame_table(novelty_by_round(acc, open_model(model_dir, cb)),
+                                    "answers unlike anything in training, per round"))
+    per_round, per_q = run(acc, cb)
     if per_round.empty:
         typer.echo("no reviewed suggestions (source human with a suggestion) in the accepted codes")
         return

@@ -26,23 +26,33 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from coder.codebook import Codebook, format_codes
+from coder.model.features import long_answers, normalise_text, strip_question
+from coder.model.novelty import NoveltyModel
+from coder.model.sentences import embed_whole, with_sentences, word_count
 
 EPS = 1e-4
 
 
 def codebook_spec(cb: Codebook) -> dict[str, dict]:
     """The plain-data view of a codebook the estimator needs (so the saved model holds no custom types)."""
-    return {str(q.id): {"codes": list(q.code_values), "stances": [c.stance for c in q.codes], "multi": q.multi}
+    return {str(q.id): {"codes": list(q.code_values), "stances": [c.stance for c in q.codes], "multi": q.multi,
+                        "text": q.text, "labels": [c.label for c in q.codes]}
             for q in cb.questions}
 
 
 @dataclass
 class Answers:
-    """Model input: texts, their question ids, and their sentence embeddings (row-aligned)."""
+    """Model input: texts, their question ids, and their sentence embeddings (row-aligned).
+
+    `sentences` / `sent_emb` (optional, from `coder.model.sentences.with_sentences`): per answer its
+    sentences and their embeddings, for answers long enough to be scored sentence by sentence.
+    """
 
     texts: list[str]
     qids: np.ndarray
     emb: np.ndarray
+    sentences: list[list[str]] | None = None
+    sent_emb: list[np.ndarray | None] | None = None
 
     def __post_init__(self) -> None:
         self.qids = np.asarray(self.qids, dtype=int)
@@ -56,7 +66,12 @@ class Answers:
         idx = np.asarray(idx)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
-        return Answers([self.texts[i] for i in idx], self.qids[idx], self.emb[idx])
+        sub = Answers([self.texts[i] for i in idx], self.qids[idx], self.emb[idx])
+        if self.sentences is not None:
+            sub.sentences = [self.sentences[i] for i in idx]
+        if self.sent_emb is not None:
+            sub.sent_emb = [self.sent_emb[i] for i in idx]
+        return sub
 
 
 class CodeClassifier(BaseEstimator):
@@ -72,19 +87,68 @@ class CodeClassifier(BaseEstimator):
         Exponent on the head in the product of experts (0 = stance only).
     char_max_features : int
         Size of the character n-gram vocabulary of the stance model.
+    strip_questions : bool
+        Score answers without a leading restatement of the question (`features.strip_question`).
+    chunk_words : int
+        Answers longer than this are embedded as the mean of pieces of at most this many words, so the
+        end of a long answer is read (the embedder truncates at 256 word pieces); 0 = off.
+    novelty : bool
+        Keep what `novel` needs: the training answers' embeddings (`coder.model.novelty`).
+    normalise, augment, label_examples, sentence_weight, sentence_focus, long_words, sentence_embed,
+    random_state
+        Ideas measured on the style-shift set and kept off by default (no net gain; README, "Answers in
+        other styles"): shorthand normalisation, synthetic long training answers for the stance model,
+        code labels as terse stance examples, and sentence-by-sentence pooling of answers over
+        `long_words` words.
     """
 
     def __init__(self, spec: dict | None = None, stance_C: float = 16.0, head_C: float = 16.0,
-                 multi_C: float = 4.0, head_weight: float = 1.0, char_max_features: int = 30000) -> None:
+                 multi_C: float = 4.0, head_weight: float = 1.0, char_max_features: int = 30000,
+                 normalise: bool = False, augment: int = 0, sentence_weight: float = 0.0,
+                 sentence_focus: float = 4.0, long_words: int = 40, sentence_embed: bool = False,
+                 strip_questions: bool = True, label_examples: bool = False, novelty: bool = True,
+                 chunk_words: int = 150,
+                 random_state: int = 0) -> None:
         self.spec = spec
         self.stance_C = stance_C
         self.head_C = head_C
         self.multi_C = multi_C
         self.head_weight = head_weight
         self.char_max_features = char_max_features
+        self.normalise = normalise
+        self.augment = augment
+        self.sentence_weight = sentence_weight
+        self.sentence_focus = sentence_focus
+        self.long_words = long_words
+        self.sentence_embed = sentence_embed
+        self.strip_questions = strip_questions
+        self.label_examples = label_examples
+        self.novelty = novelty
+        self.chunk_words = chunk_words
+        self.random_state = random_state
+
+    def prepare(self, X: Answers, embedder=None) -> Answers:
+        """Add what this classifier reads beyond one vector per answer: the sentences of long answers and
+        their embeddings (`embedder.encode`, cached), when sentence pooling is on."""
+        if getattr(self, "strip_questions", False):
+            stripped = [strip_question(t, self.spec.get(str(q), {}).get("text", ""))
+                        for t, q in zip(X.texts, X.qids, strict=True)]
+            changed = [i for i, (a, b) in enumerate(zip(X.texts, stripped, strict=True)) if a != b]
+            if changed:
+                X.texts = stripped
+                if embedder is not None:
+                    X.emb = X.emb.copy()
+                    X.emb[changed] = embedder.encode([stripped[i] for i in changed])
+        if getattr(self, "chunk_words", 0):
+            embed_whole(X, embedder, self.chunk_words)
+        if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is None:
+            with_sentences(X, embedder if self.sentence_embed else None, self.long_words)
+        return X
 
     # -- features -------------------------------------------------------------------------------------
     def _tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        if getattr(self, "normalise", False):
+            texts = [normalise_text(t) for t in texts]
         parts = [self.word_.transform(texts)]
         if self.char_ is not None:
             parts.append(self.char_.transform(texts))
@@ -101,22 +165,33 @@ class CodeClassifier(BaseEstimator):
         self.word_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, lowercase=True)
         self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=3,
                                      max_features=self.char_max_features) if self.char_max_features else None
-        texts = X.texts
+        texts = [normalise_text(t) for t in X.texts] if self.normalise else X.texts
         for vec in (self.word_, self.char_):
             if vec is not None:
                 vec.fit(texts)
                 # plain ints: skops stores a numpy scalar as its own file, which made loading take seconds
                 vec.vocabulary_ = {term: int(i) for term, i in vec.vocabulary_.items()}
-        T = self._tfidf(texts)
+        T = self._tfidf(X.texts)
 
         is_multi = np.array([self.spec[str(q)]["multi"] for q in X.qids])
         stance_y = np.array([self._stance_of(q, c) for q, c in zip(X.qids, y, strict=True)], dtype=object)
         single = np.flatnonzero(~is_multi)
         classes = sorted(set(stance_y[single]))
         if len(classes) >= 2:
+            Ts, ys = T[single], stance_y[single]
+            if self.augment:
+                extra, extra_y = long_answers([X.texts[i] for i in single], X.qids[single], ys,
+                                              self.augment, self.random_state)
+                Ts, ys = sparse.vstack([Ts, self._tfidf(extra)]).tocsr(), np.r_[ys, extra_y]
+            if self.label_examples:  # each code's label is a (terse) answer of that code's stance
+                lab = [(lbl, st) for q in sorted(set(X.qids.tolist())) if not self.spec[str(q)]["multi"]
+                       for lbl, st in zip(self.spec[str(q)].get("labels", []), self.spec[str(q)]["stances"],
+                                          strict=True)]
+                if lab:
+                    Ts = sparse.vstack([Ts, self._tfidf([a for a, _ in lab])]).tocsr()
+                    ys = np.r_[ys, np.array([b for _, b in lab], dtype=object)]
             # newton-cg reaches the same optimum as lbfgs here several times faster (few, wide classes)
-            self.stance_ = LogisticRegression(C=self.stance_C, max_iter=500, solver="newton-cg").fit(
-                T[single], stance_y[single])
+            self.stance_ = LogisticRegression(C=self.stance_C, max_iter=500, solver="newton-cg").fit(Ts, ys)
         else:
             self.stance_ = classes[0] if classes else "other"
 
@@ -126,7 +201,16 @@ class CodeClassifier(BaseEstimator):
             # few answers per question is the normal case here, not a sign of a regression target
             warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
             self._fit_heads(X, y, T)
+        self.novelty_ = NoveltyModel().fit(X.emb, np.array([word_count(t) for t in X.texts])) \
+            if self.novelty else None
         return self
+
+    def novel(self, X: Answers) -> np.ndarray:
+        """True for answers unlike anything in training (`coder.model.novelty`); models saved before
+        novelty was measured call nothing novel."""
+        if getattr(self, "novelty_", None) is None or len(X) == 0:
+            return np.zeros(len(X), dtype=bool)
+        return self.novelty_.is_novel(X.emb, np.array([word_count(t) for t in X.texts]))
 
     def _fit_heads(self, X: Answers, y: np.ndarray, T: sparse.csr_matrix) -> None:
         for qid in sorted(set(X.qids.tolist())):
@@ -173,12 +257,7 @@ class CodeClassifier(BaseEstimator):
         if len(X) == 0:
             return []
         T = self._tfidf(X.texts)
-        if isinstance(self.stance_, str):
-            stance_classes = [self.stance_]
-            P = np.ones((len(X), 1))
-        else:
-            stance_classes = list(self.stance_.classes_)
-            P = self.stance_.predict_proba(T)
+        stance_classes, P = self._stance_proba(T)
         for qid in sorted(set(X.qids.tolist())):
             rows = np.flatnonzero(X.qids == qid)
             spec = self.spec.get(str(qid))
@@ -187,13 +266,22 @@ class CodeClassifier(BaseEstimator):
             if spec["multi"]:
                 probs = self._proba_multi(str(qid), spec, X.emb[rows], T[rows])
             else:
-                probs = self._proba_single(str(qid), spec, X.emb[rows], P[rows], stance_classes)
+                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes)
+                if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is not None:
+                    S = self._pool_sentences(str(qid), spec, X[rows], S, stance_classes)
+                probs = [dict(zip(spec["codes"], row.tolist(), strict=True)) for row in S]
             for r, p in zip(rows, probs, strict=True):
                 out[r] = p
         return out  # type: ignore[return-value]
 
-    def _proba_single(self, qid: str, spec: dict, emb: np.ndarray, P: np.ndarray,
-                      stance_classes: list[str]) -> list[dict[str, float]]:
+    def _stance_proba(self, T: sparse.csr_matrix) -> tuple[list[str], np.ndarray]:
+        if isinstance(self.stance_, str):
+            return [self.stance_], np.ones((T.shape[0], 1))
+        return list(self.stance_.classes_), self.stance_.predict_proba(T)
+
+    def _product(self, qid: str, spec: dict, emb: np.ndarray, P: np.ndarray,
+                 stance_classes: list[str]) -> np.ndarray:
+        """Stance x head for single-code answers: rows are answers, columns the question's codes."""
         codes, stances = spec["codes"], spec["stances"]
         n = len(emb)
         S = np.empty((n, len(codes)))
@@ -212,8 +300,32 @@ class CodeClassifier(BaseEstimator):
         else:  # a question never seen in training: stance alone
             H[:] = 1.0
         S = np.maximum(S, EPS) * H ** self.head_weight
-        S /= S.sum(axis=1, keepdims=True)
-        return [dict(zip(codes, row.tolist(), strict=True)) for row in S]
+        return S / S.sum(axis=1, keepdims=True)
+
+    def _pool_sentences(self, qid: str, spec: dict, X: Answers, S: np.ndarray,
+                        stance_classes: list[str]) -> np.ndarray:
+        """Let the status-bearing sentences of a long answer decide.
+
+        Each sentence is scored like an answer; sentences weigh by how decided they are (max probability
+        to the power `sentence_focus`, so one clear status sentence outweighs paragraphs of background)
+        and later sentences a little more (status usually comes last). The pooled log-probabilities are
+        mixed with the whole answer's by `sentence_weight`.
+        """
+        out = S.copy()
+        for i, sents in enumerate(X.sentences):
+            if len(sents) < 2 or word_count(X.texts[i]) <= self.long_words:
+                continue
+            se = X.sent_emb[i] if X.sent_emb is not None and X.sent_emb[i] is not None else \
+                np.repeat(X.emb[i:i + 1], len(sents), axis=0)
+            _, P = self._stance_proba(self._tfidf(sents))
+            Ps = self._product(qid, spec, se, P, stance_classes)
+            pos = np.arange(len(sents)) / (len(sents) - 1)
+            w = Ps.max(axis=1) ** self.sentence_focus * (1.0 + pos)
+            pooled = (w[:, None] * np.log(Ps)).sum(axis=0) / w.sum()
+            mix = (1 - self.sentence_weight) * np.log(S[i]) + self.sentence_weight * pooled
+            mix = np.exp(mix - mix.max())
+            out[i] = mix / mix.sum()
+        return out
 
     def _proba_multi(self, qid: str, spec: dict, emb: np.ndarray, T: sparse.csr_matrix) -> list[dict[str, float]]:
         heads = self.multi_heads_.get(qid, {})

@@ -29,7 +29,7 @@ from coder.model.store import codebook_hash, load_model, next_version, now_iso, 
 from coder.suggestions import SUGGESTION_COLUMNS
 
 StageFn = Callable[[str, int, int], None]
-SUGGEST_COLUMNS = [*SUGGESTION_COLUMNS, "human_codes"]  # what `suggest` writes: the table plus codes a person gave
+SUGGEST_COLUMNS = [*SUGGESTION_COLUMNS, "human_codes", "novel"]  # + codes a person gave, unlike training
 DEFAULT_TARGET = 0.95
 DEFAULT_CV = 5
 
@@ -112,7 +112,8 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     spec = codebook_spec(codebook)
     multi = np.array([spec[str(q)]["multi"] for q in rows["qid"]])
     emb = embedder.encode(rows["text"].tolist(), progress=(lambda d, t: stage("embed", d, t)) if stage else None)
-    X = Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb)
+    X = CodeClassifier(spec=spec, **(classifier_params or {})).prepare(
+        Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb), embedder)
     y = rows["codes"].to_numpy()
     params = classifier_params or {}
     groups = rows["source_id"].to_numpy()
@@ -204,6 +205,7 @@ def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
     out["suggested"] = ""
     out["confidence"] = 1.0
     out["model_version"] = model.version
+    out["novel"] = False
     blank = (out["text"] == "").to_numpy()
     out.loc[blank, "suggested"] = model.blank_code
     out.loc[blank, "model_version"] = "rule"
@@ -217,12 +219,13 @@ def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
         keys = sub[["qid", "text"]].drop_duplicates()
         emb = embedder.encode(keys["text"].tolist(),
                               progress=(lambda d, t: stage("embed", d, t)) if stage else None)
-        X = Answers(keys["text"].tolist(), keys["qid"].to_numpy(), emb)
+        X = model.classifier.prepare(Answers(keys["text"].tolist(), keys["qid"].to_numpy(), emb), embedder)
         multi = np.array([spec[str(q)]["multi"] for q in keys["qid"]])
         suggested, raw = _score(model.classifier, X, multi)
         conf = model.calibrator.predict(raw, multi)
-        scored = keys.assign(suggested=suggested, confidence=conf)
+        scored = keys.assign(suggested=suggested, confidence=conf, novel=model.classifier.novel(X))
         merged = sub[["qid", "text"]].merge(scored, on=["qid", "text"], how="left")
+        out.iloc[idx, out.columns.get_loc("novel")] = merged["novel"].to_numpy()
         out.iloc[idx, out.columns.get_loc("suggested")] = merged["suggested"].to_numpy()
         out.iloc[idx, out.columns.get_loc("confidence")] = merged["confidence"].to_numpy()
     return out
@@ -235,6 +238,7 @@ def suggest(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
     thresholds = model.thresholds(target_precision)
     out["route"] = route(out["qid"].to_numpy(), out["confidence"].to_numpy(), thresholds)
     out.loc[out["model_version"] == "rule", "route"] = "auto"
+    out.loc[out["novel"].astype(bool), "route"] = "review"  # unlike any training answer: no evidence for it
     # codes a person already gave in the input travel with the suggestion; accept keeps them, push skips them
     out["human_codes"] = df["codes"].to_numpy() if "codes" in df.columns else ""
     out["confidence"] = out["confidence"].astype(float).round(4)
@@ -276,8 +280,9 @@ def evaluate(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = No
 
 
 def route_summary(s: pd.DataFrame) -> pd.DataFrame:
-    """Per round: answers, blanks coded NR by rule, auto-coded, to review, and the mean calibrated confidence
-    of the auto-coded answers (the precision the model expects of them)."""
+    """Per round: answers, blanks coded NR by rule, auto-coded, to review, answers unlike anything in
+    training (sent to review), and the mean calibrated confidence of the auto-coded answers (the precision
+    the model expects of them)."""
     rows = []
     for rnd, g in s.groupby("round"):
         rule = g["model_version"] == "rule"
@@ -285,5 +290,6 @@ def route_summary(s: pd.DataFrame) -> pd.DataFrame:
         rows.append({"round": rnd, "answers": len(g), "blank (NR)": int(rule.sum()),
                      "auto-coded": int(auto.sum()), "auto share": float(auto.sum() / max((~rule).sum(), 1)),
                      "to review": int((g["route"] == "review").sum()),
+                     "unlike training": int(g["novel"].astype(bool).sum()) if "novel" in g else 0,
                      "expected precision": float(g.loc[auto, "confidence"].mean()) if auto.any() else float("nan")})
     return pd.DataFrame(rows)

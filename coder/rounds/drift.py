@@ -45,3 +45,25 @@ def drift(acc: pd.DataFrame, codebook: Codebook | None = None) -> tuple[pd.DataF
     q = pd.DataFrame(per_q, columns=cols_q).sort_values(["round", "changed_share", "reviewed"],
                                                         ascending=[True, False, False], kind="stable")
     return pd.DataFrame(per_round, columns=cols_r), q.reset_index(drop=True)
+
+
+def novelty_by_round(df: pd.DataFrame, model, embedder=None) -> pd.DataFrame:
+    """Per round: written answers, and how many (and what share) are unlike anything the model was trained
+    on (`coder.model.novelty`). A rising share means the returns are drifting from the training answers:
+    more goes to review, and it is time to retrain on reviewed answers of the new kind."""
+    from coder.model.classify import Answers
+    from coder.model.pipeline import embedder_for
+
+    cols = ["round", "answers", "unlike_training", "unlike_training_share"]
+    written = df[df["text"] != ""].drop_duplicates(["round", "qid", "text"])
+    if written.empty:
+        return pd.DataFrame(columns=cols)
+    emb = embedder_for(model, embedder).encode(written["text"].tolist())
+    X = Answers(written["text"].tolist(), written["qid"].to_numpy(), emb)
+    novel = model.classifier.novel(X)
+    rows = []
+    for rnd in sorted(set(written["round"])):
+        m = (written["round"] == rnd).to_numpy()
+        rows.append({"round": rnd, "answers": int(m.sum()), "unlike_training": int(novel[m].sum()),
+                     "unlike_training_share": float(novel[m].mean())})
+    return pd.DataFrame(rows, columns=cols)
