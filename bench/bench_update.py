@@ -24,13 +24,14 @@ sys.path.insert(0, str(ROOT))
 
 from coder.codebook import load_codebook  # noqa: E402
 from coder.people.classify import code_people, read_gold, read_updates, train_people  # noqa: E402
-from coder.people.extract import COUNT_FIELDS  # noqa: E402
+from coder.people.counts import COUNT_FIELDS  # noqa: E402
 from coder.people.split import split_people  # noqa: E402
 
 DATA = ROOT / "coder" / "data"
 KEYWORDS = {
-    "care_package": {"1": r"supported living|\bSL\b", "2": r"own tenancy|own flat|tenancy", "3": r"residential|res care",
-                     "4": r"nursing", "5": r"family|parents|mother|home to", "6": r"shared lives",
+    "care_package": {"1": r"supported living|\bSL\b", "2": r"own tenancy|own flat|tenancy",
+                     "3": r"residential|res care", "4": r"nursing", "5": r"family|parents|mother|home to",
+                     "6": r"shared lives",
                      "7": r"forensic", "8": r"hostel|college"},
     "reasons": {"1": r"provider|housing", "2": r"MoJ|Ministry of Justice|37/41|47/49|restricted",
                 "3": r"treatment|not ready|clinically", "4": r"funding|CHC", "5": r"ordinary residence|\bOR\b",

@@ -20,7 +20,8 @@ from coder.errors import InputError
 from coder.model.embed import Embedder
 from coder.model.pipeline import CoderModel, predict, train
 from coder.model.route import route
-from coder.people.extract import COUNT_FIELDS, check_count, check_month, extract_counts, extract_date
+from coder.people.counts import COUNT_FIELDS, check_count, extract_counts
+from coder.people.extract import check_month, extract_date
 from coder.people.split import split_people
 
 STATUS, PACKAGE, REASONS, PLAN = 5, 6, 7, 4

@@ -4,7 +4,7 @@ Dates are coded to the month, `YYYY-MM`, the way the codebook (update-2014.yaml,
 the LAST month of the window it names ("autumn 2014" -> 2014-11, "Q3 14/15" -> 2014-12), "before June" is May,
 a range takes its later end, and a month without a year is the nearest such month after the stocktake (people
 discharged) or after the return (everyone else). A date that cannot be read is left blank, never guessed.
-Counts are the numbers the text states for the area: discharged, still in hospital, not discharged by June.
+Counts live in coder.people.counts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 RETURN_YEAR, RETURN_MONTH = 2014, 5  # the round's return month (May 2014)
 STOCKTAKE_MONTH = 7  # months from July on are 2013 for people already discharged
@@ -21,9 +20,6 @@ MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, 
 MON = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
        r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?![a-z])")
 SEASONS = {"spring": (0, 5), "summer": (0, 8), "autumn": (0, 11), "winter": (1, 2)}
-WORDS = {"none": 0, "nobody": 0, "no one": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-         "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
-COUNT_FIELDS = ("discharged_count", "in_hospital_count", "not_by_june_count")
 NO_DATE = re.compile(r"\b(?:not known|tbc|no date|no estimate|not estimated|cannot (?:give|estimate)"
                      r"|can't (?:give|estimate)"
                      r"|unknown|not yet clear|to be decided|to be determined|date can be given|date has not been agreed"
@@ -230,97 +226,3 @@ def check_month(value: str) -> str:
     if not m or not 1 <= int(m.group(2)) <= 12 or not 2000 <= int(m.group(1)) <= 2100:
         raise ValueError(f"{v!r} is not a month (write YYYY-MM, e.g. 2014-09)")
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-
-
-def check_count(value: str) -> int | None:
-    """A count cell: a whole number of people, 0 or more, or blank (not stated). Raises ValueError."""
-    v = str(value if value is not None else "").strip()
-    if not v:
-        return None
-    if re.fullmatch(r"\d+(?:\.0+)?", v):
-        return int(float(v))
-    raise ValueError(f"{v!r} is not a count of people (a whole number, 0 or more)")
-
-
-# -- counts ------------------------------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def _number_matcher():
-    """spaCy rule matcher for stated numbers: digits, number words, 'none' / 'nobody' / 'no one'."""
-    import spacy
-    from spacy.matcher import Matcher
-
-    nlp = spacy.blank("en")
-    matcher = Matcher(nlp.vocab)
-    matcher.add("NUMBER", [[{"LIKE_NUM": True}], [{"LOWER": {"IN": ["none", "nobody", "nil"]}}],
-                           [{"LOWER": "no"}, {"LOWER": "one"}]])
-    return nlp, matcher
-
-
-NOT_BY_JUNE = re.compile(r"^\W*(?:\w+\W+){0,6}?(?:will not|won't|not|cannot|can't)\b[^.;]{0,60}?\b(?:by|before)\b"
-                         r"[^.;]{0,25}?\b(?:june|jun|milestone|1 june)|^\W*not\b|^\s*(?:of whom|who) will not",
-                         re.I)
-STOCKTAKE = re.compile(r"\b(?:at|in|identified in|time of)\s+(?:the\s+)?(?:time of\s+(?:the\s+)?)?stocktake|"
-                       r"\bin scope\b|\bstarted the programme\b|\bat the start\b", re.I)
-IN_HOSPITAL = re.compile(r"^\W*(?:\w+\W+){0,5}?(?:still in|remain\w*|in hosp\w*|in hospital|in an? in-?patient"
-                         r"|in-?patients?\b|in in-?patient|currently in|are in\b|in\b\W*$)|^\s*in\b", re.I)
-DISCHARGED = re.compile(r"^\W*(?:\w+\W+){0,5}?(?:discharged|disch\w*|d/c|out\b|moved|left hospital|have left"
-                        r"|living in the community|have moved)", re.I)
-BEFORE_KEY = re.compile(r"(?P<key>discharged(?: since (?:the )?stocktake)?|disch|remaining|still in hospital|"
-                        r"in hospital|in hosp|not by june|not by jun|in|out|people discharged since (?:the )?"
-                        r"stocktake|people still in hospital|will not be discharged by 1 june 2014)\s*[:=–-]?\s*$",
-                        re.I)
-
-
-def _classify_number(after: str, before: str) -> str | None:
-    if re.match(r"\s*(?:[-–]?\s*(?:hour|hr|bed|week|wk|month|day|year|mile|%|:|\+|tenants?|others?|people with)|"
-                rf"{MON}|/)", after, re.I):
-        return None
-    if re.search(r"since (?:the )?stocktake", after[:60], re.I) is None and STOCKTAKE.search(after[:70]):
-        return None
-    window = re.split(r"(?<=\w)\s+(?:and|but)\s+(?:\w+\s+){0,3}?(?=\d|one\b|two\b|three\b|four\b)|[;.(]|,\s",
-                      after, maxsplit=1)[0]
-    if NOT_BY_JUNE.search(window):
-        return "not_by_june_count"
-    if re.search(r"\b(?:will|due|expected|to be|are to)\b", window[:40], re.I) and not re.search(
-            r"remain|still in|in hospital|in hosp", window, re.I):
-        return None
-    if IN_HOSPITAL.search(window):
-        return "in_hospital_count"
-    if DISCHARGED.search(window):
-        return "discharged_count"
-    k = BEFORE_KEY.search(before[-60:])
-    if k:
-        key = k.group("key").lower()
-        if "not" in key:
-            return "not_by_june_count"
-        if key.startswith(("disch", "out", "people disch")):
-            return "discharged_count"
-        return "in_hospital_count"
-    return None
-
-
-def extract_counts(text: str) -> dict[str, int | None]:
-    """The three counts the update states (discharged, still in hospital, not by June); None if not stated.
-
-    The first statement of each count wins; numbers about the stocktake cohort are not counts here.
-    """
-    nlp, matcher = _number_matcher()
-    out: dict[str, int | None] = dict.fromkeys(COUNT_FIELDS)
-    for line in str(text).split("\n"):
-        doc = nlp(line)
-        for _, s, e in sorted(matcher(doc), key=lambda m: m[1]):
-            span = doc[s:e]
-            word = span.text.lower()
-            value = WORDS.get(word)
-            if value is None and re.fullmatch(r"\d{1,2}", word):
-                value = int(word)
-            if value is None:
-                continue
-            start, end = span.start_char, span.end_char
-            if re.search(r"[/\d.:]$", line[:start]) or re.match(r"[/:.]\d", line[end:]):
-                continue  # part of a date, a ratio or a section number
-            field = _classify_number(line[end:], line[:start])
-            if field and out[field] is None:
-                out[field] = value
-    return out
