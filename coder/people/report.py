@@ -60,13 +60,14 @@ def _groups(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(NATIONAL, df)] + [(str(r), g) for r, g in df.groupby("region", sort=True)]
 
 
-def discharge_table(people: pd.DataFrame, defs: dict) -> pd.DataFrame:
-    """Per region and nationally: the cohort, and each line's count and % of the cohort."""
+def discharge_table(people: pd.DataFrame, defs: dict, areas: pd.DataFrame) -> pd.DataFrame:
+    """Per region and nationally: areas, the cohort, and each line's count and % of the cohort."""
     rows = []
     cohort_codes = defs["cohort"]["status"]
+    n_areas = dict(_groups(areas))
     for name, g in _groups(people):
         cohort = int(_in(g["status"], cohort_codes).sum())
-        row = {"region": name, "areas": g["locality"].nunique(), "cohort": cohort}
+        row = {"region": name, "areas": len(n_areas.get(name, [])), "cohort": cohort}
         for line in defs["lines"]:
             n = int(_in(g["status"], line["status"]).sum())
             row[line["label"]] = n
@@ -181,7 +182,7 @@ def write_people_report(people: pd.DataFrame, areas: pd.DataFrame, out: str | Pa
     check_people(people, codebook, files[0])
     check_areas(areas, files[1])
     out = Path(out)
-    dis = discharge_table(people, defs)
+    dis = discharge_table(people, defs, areas)
     tables = {t["name"]: (t, code_table(people, codebook, t)) for t in defs["tables"]}
     plans = plan_table(areas, codebook, defs)
     traj = trajectory(people)
