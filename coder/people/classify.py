@@ -28,6 +28,17 @@ STATUS, PACKAGE, REASONS, PLAN = 5, 6, 7, 4
 FIELDS = {STATUS: "status", PACKAGE: "care_package", REASONS: "reasons"}
 PLAN_WORDS = re.compile(r"\b(?:local area plan|area plan|LAP|plan\b.*(?:HWB|Health and Wellbeing|board)|"
                         r"(?:HWB|Health and Wellbeing Board)\b.*plan)", re.I)
+# A community setting named in the evidence. The codebook (Q6) codes a person not out by June NR when their plan
+# names no setting; the classifier never learns NR (blank answers are NR by rule), so this rule applies it.
+SETTING_WORDS = re.compile(
+    r"supported living|\bSL\b|supported (?:accommodation|housing)|tenancy|\bflat\b|bungalow|residential|\bresi"
+    r"|res care|nursing|family|home\b|parents|mother|father|sister|shared lives|forensic (?:supported|community|step"
+    r"|placement|service)|community forensic|placement|hostel|college|house\b|scheme", re.I)
+# The text says in so many words that the person will not leave by June: status 0 (Q5), whatever the model
+# scored; where the model said otherwise the record goes to review.
+NOT_BY_JUNE = re.compile(r"not by ju|will not be (?:discharged|out|leaving|moving)|won't be (?:discharged|out)"
+                         r"|will not leave|not be discharged by|not (?:be )?out by|not discharged by|after june"
+                         r"|beyond june|not before (?:june|the milestone)|not \(?by june", re.I)
 PEOPLE_COLUMNS = ["round", "locality", "region", "person", "status", "status_confidence", "care_package",
                   "care_package_confidence", "reasons", "reasons_confidence", "est_discharge", "evidence",
                   "route", "review_why", "model_version"]
@@ -132,10 +143,15 @@ def code_people(updates: pd.DataFrame, model: CoderModel, embedder: Embedder | N
         people[col] = part["suggested"].to_numpy()
         people[f"{col}_confidence"] = part["confidence"].astype(float).round(4).to_numpy()
         people[f"route_{col}"] = part["route"].to_numpy()
+    said_not = people["evidence"].str.contains(NOT_BY_JUNE) & (people["status"] != "0")
+    people.loc[said_not, "status"] = "0"
+    people.loc[said_not, "route_status"] = "review"
     not_late = people["status"].isin(["1", "3"])  # the codebook: no reasons for people out by June
     people.loc[not_late, "reasons"] = model.blank_code
     people.loc[not_late, "reasons_confidence"] = people.loc[not_late, "status_confidence"]
     people.loc[not_late, "route_reasons"] = people.loc[not_late, "route_status"]
+    no_setting = people["status"].isin(["0", "2"]) & ~people["evidence"].str.contains(SETTING_WORDS)
+    people.loc[no_setting, "care_package"] = model.blank_code
     people["est_discharge"] = [extract_date(t, s == "1") for t, s in zip(people["evidence"], people["status"],
                                                                         strict=True)]
     why = []
