@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from review_fixtures import coder
@@ -12,7 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_readme_update_round_commands(tmp_path):
-    data, gold = str(ROOT / "coder" / "data" / "updates.csv"), str(ROOT / "coder" / "data" / "updates-gold")
+    # the README's paths, relative to a copy of the bundled data
+    (tmp_path / "coder" / "data").mkdir(parents=True)
+    shutil.copy(ROOT / "coder" / "data" / "updates.csv", tmp_path / "coder" / "data" / "updates.csv")
+    shutil.copytree(ROOT / "coder" / "data" / "updates-gold", tmp_path / "coder" / "data" / "updates-gold")
+    data, gold = "coder/data/updates.csv", "coder/data/updates-gold"
     r = coder("people", "train", "--data", data, "--gold", gold, "--model-dir", "models-2014/", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "saved model v1-" in r.stdout
