@@ -63,7 +63,8 @@ def _clause(line: str, start: int, end: int) -> tuple[str, str]:
     before = before[cuts[-1].end():] if cuts else before
     after = line[end:]
     m = BOUNDARY.search(after)
-    return before, (after[:m.start()] if m else after)
+    after = after[:m.start()] if m else after
+    return before, after.split("(")[0]
 
 
 def classify_number(before: str, after: str) -> str | None:
@@ -80,8 +81,8 @@ def classify_number(before: str, after: str) -> str | None:
                 best = (d, field)
             break
         tail = list(pat.finditer(before))
-        if tail and re.fullmatch(r"\w*(?:\s+[\w@]+){0,3}?[\s:=(\-–]*", before[tail[-1].end():]):
-            d = len(before) - tail[-1].end()
+        if tail and re.fullmatch(r"\w*(?:\s+[\w@]+){0,5}?[\s:=(\-–]*", before[tail[-1].end():]):
+            d = 0 if field == NBJ else len(before) - tail[-1].end()  # "will not be discharged by June: 3"
             if best is None or d < best[0]:
                 best = (d, field)
     if best is None or best[1] == SKIP:
