@@ -15,6 +15,8 @@ from coder.errors import InputError
 PROJECT_CODEBOOK_DIR = Path(__file__).resolve().parent.parent / "codebook"
 PACKAGED_CODEBOOK_DIR = Path(__file__).resolve().parent / "data"
 STANCES = ("no", "yes", "unclear", "underway", "other")
+KINDS = ("code", "count", "date")  # code: codes from a list; count: a whole number; date: a month, YYYY-MM
+LEVELS = ("area", "person")  # one answer per area, or one per person the area's return mentions
 _UNDERWAY = re.compile(r"in progress|in process|in development|being developed|under review|being put in place|"
                        r"work in progress|in part|part completed|further discussion|under discussion|developing")
 
@@ -56,6 +58,8 @@ class Question:
     text: str
     multi: bool
     codes: tuple[Code, ...]
+    kind: str = "code"
+    level: str = "area"
 
     @cached_property
     def code_values(self) -> tuple[str, ...]:
@@ -297,9 +301,19 @@ def _parse_codebook(data: object, source: str, sha256: str) -> Codebook:
         key = f"questions[{i}]"
         if not isinstance(q, dict):
             raise fail(key, "must be a mapping")
-        for k in ("id", "text", "codes"):
+        kind, level = str(q.get("kind", "code")), str(q.get("level", "area"))
+        if kind not in KINDS:
+            raise fail(f"{key}.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+        if level not in LEVELS:
+            raise fail(f"{key}.level", f"{level!r} is not one of {', '.join(LEVELS)}")
+        for k in ("id", "text", "codes") if kind == "code" else ("id", "text"):
             if k not in q:
                 raise fail(f"{key}.{k}", "missing")
+        if kind != "code":
+            if q.get("codes"):
+                raise fail(f"{key}.codes", f"a {kind} question has no codes list")
+            if q.get("multi"):
+                raise fail(f"{key}.multi", f"a {kind} question takes one value")
         qid = _whole_number(q["id"])
         if qid is None:
             raise fail(f"{key}.id", f"not a whole number: {q['id']!r}")
@@ -319,9 +333,9 @@ def _parse_codebook(data: object, source: str, sha256: str) -> Codebook:
         if sections and section not in section_ids:
             raise fail(f"{key}.section", f"section {section} is not defined under sections")
         codes = []
-        if not isinstance(q["codes"], list) or not q["codes"]:
+        if kind == "code" and (not isinstance(q["codes"], list) or not q["codes"]):
             raise fail(f"{key}.codes", "must be a non-empty list")
-        for j, c in enumerate(q["codes"]):
+        for j, c in enumerate(q.get("codes") or []):
             if not isinstance(c, dict) or "code" not in c or "label" not in c:
                 raise fail(f"{key}.codes[{j}]", "needs code and label")
             stance = str(c.get("stance") or label_stance(str(c["label"])))
@@ -335,7 +349,7 @@ def _parse_codebook(data: object, source: str, sha256: str) -> Codebook:
         if len({c.code for c in codes}) != len(codes):
             raise fail(f"{key}.codes", "duplicate code")
         questions.append(Question(qid, ref, section, str(q["text"]).strip(), multi,
-                                  tuple(codes)))
+                                  tuple(codes), kind, level))
     blank = str(data.get("blank_code", "NR"))
     for q in questions:
         if blank in q.code_values:

@@ -3,6 +3,7 @@
 Train on round 2013-06, suggest codes for round 2014-05 as if it had just arrived (its hand codes are
 hidden from the model, then used to show how right the auto-coded answers were), build the accepted-codes
 table, and write the reports. The review step itself needs a person: the demo prints the commands.
+Its second part runs the 2014 update round person by person (coder.people.demo) on the bundled updates.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ def run_demo(workdir: str | Path, console: Console | None = None, stage_bar=None
         f"  coder accept --suggestions {suggestions} --store {workdir / 'annotations'} --out {accepted_path}\n"
         f"  coder status --store {workdir / 'annotations'}\n"
         f"  coder report --data {accepted_path} --out {workdir / 'report'}")
+    from coder.people.demo import run_update_demo
+
+    update = run_update_demo(workdir, console=console, stage_bar=stage_bar)
     return {"model_dir": model_dir, "suggestions": suggestions, "accepted": accepted_path,
             "report": result.out, "accuracy": accuracy, "realised_precision": realised,
-            "auto_share": float(auto.sum() / answered.sum())}
+            "auto_share": float(auto.sum() / answered.sum()), "update": update}

@@ -18,7 +18,7 @@ def _register() -> None:
     from coder.cli import core
 
     core.register(app)
-    for name in ("review", "report", "docs", "rounds"):
+    for name in ("review", "report", "docs", "rounds", "people"):
         try:
             module = __import__(f"coder.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as e:

@@ -142,7 +142,8 @@ def evaluate(
 def demo(
     workdir: Annotated[Path, typer.Option(help="Where the demo writes its model and outputs.")] = Path("demo"),
 ) -> None:
-    """The whole path on bundled data: train on round 2013-06, suggest for 2014-05, accept, report.
+    """The whole path on bundled data: train on round 2013-06, suggest for 2014-05, accept, report; then the
+    2014 update round person by person (train, split and code, counts and dates, report).
 
     Example:
         coder demo --workdir demo
