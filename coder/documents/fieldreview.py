@@ -138,38 +138,55 @@ def legacy_fields(d: dict) -> list[dict]:
     return out
 
 
-def merge_codes(d: dict, human: dict | None) -> tuple[dict[str, str], list[str], bool]:
-    """Final codes per field, what still waits, and whether a human decided any of it (module docstring)."""
+def human_decisions(records: list[dict]) -> tuple[str | None, dict[tuple[str, str], bool], set[str]]:
+    """What reviewers decided about one document, oldest first so the latest wins: the type (or None), each
+    decided (kind, code) -> applies, and the kinds a whole-document record decided in full."""
+    doc_type, decided, whole = None, {}, set()
+    for h in sorted(records, key=lambda r: str(r.get("reviewed_at", ""))):
+        everything = h.get("scope", "document") == "document"
+        if everything or h.get("asked_doc_type"):
+            doc_type = h["doc_type"]
+        for kind in MULTI:
+            said = set(str(h.get(kind, "")).split(";")) - {""}
+            if everything:
+                whole.add(kind)
+                decided = {k: v for k, v in decided.items() if k[0] != kind}
+                decided.update({(kind, c): True for c in said})
+                continue
+            for c in set(str(h.get(f"asked_{kind}", "")).split(";")) - {""}:
+                decided[(kind, c)] = c in said
+    return doc_type, decided, whole
+
+
+def merge_codes(d: dict, humans: list[dict]) -> tuple[dict[str, str], list[str], bool]:
+    """Final codes per field, what still waits, and whether a human decided any of it: per code, a
+    reviewer's decision wins (the latest), else an auto-accepted decision stands, else the code waits."""
     fields = d.get("fields") or legacy_fields(d)
-    everything = human is not None and human.get("scope", "document") == "document"
-    used = everything
+    doc_type, decided, whole = human_decisions(humans)
+    used = doc_type is not None or bool(decided) or bool(whole)
     codes: dict[str, str] = {}
     still: list[str] = []
-    t_wait = waiting(fields, "doc_type")
-    if human is not None and (everything or human.get("asked_doc_type")):
-        codes["doc_type"], used = human["doc_type"], True
-    elif not t_wait:
+    if doc_type is not None:
+        codes["doc_type"] = doc_type
+    elif not waiting(fields, "doc_type"):
         codes["doc_type"] = d["doc_type"]["code"]
     else:
         codes["doc_type"] = ""
         still.append("type")
     for kind in MULTI:
-        if everything:
-            codes[kind] = human[kind]
-            continue
-        asked = set(str(human.get(f"asked_{kind}", "")).split(";")) - {""} if human else set()
-        said = set(str(human.get(kind, "")).split(";")) - {""} if human else set()
         mine, open_ = [], []
         for f in (f for f in fields if f["kind"] == kind):
-            if f["code"] in asked:
-                used = True
-                if f["code"] in said:
+            if (kind, f["code"]) in decided:
+                if decided[(kind, f["code"])]:
                     mine.append(f["code"])
+            elif kind in whole:
+                continue  # a whole-document review left it out
             elif f["route"] == "auto":
                 if f["given"]:
                     mine.append(f["code"])
             else:
                 open_.append(f["code"])
+        mine += [c for (k, c), yes in decided.items() if k == kind and yes and c not in mine]
         codes[kind] = canonical(kind, mine)
         if open_:
             still.append(f"{kind} {canonical(kind, open_)}")

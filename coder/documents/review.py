@@ -103,10 +103,12 @@ def document_tasks(details: dict, codebook: Codebook) -> list[dict]:
             names.setdefault(d["sha256"], []).append(d["file"])
     tasks, seen = [], set()
     for d in details["documents"]:
-        if d.get("status") != "ok" or d.get("route") != "review" or d["sha256"] in seen:
+        if d.get("status") != "ok" or d["sha256"] in seen:
             continue
-        seen.add(d["sha256"])
         d = {**d, "fields": d.get("fields") or legacy_fields(d)}
+        if not any(f["route"] == "review" for f in d["fields"]):
+            continue  # nothing uncertain: never queued
+        seen.add(d["sha256"])
         also = [f for f in names[d["sha256"]] if f != d["file"]]
         heading = (f"{d['file']} · {d.get('pages', '?')} page(s)"
                    + (f" (same content as {', '.join(also)})" if also else ""))
@@ -218,11 +220,13 @@ def pull_documents(store: str | Path, codebook: Codebook, project: str | None = 
 
 
 def build_accepted(details: dict, store: ReviewStore) -> pd.DataFrame:
-    """One row per coded file. Per field, a reviewer's decision wins (whatever a later model run says), else
-    an auto-accepted decision stands, else the field waits: the row is `pending`, its code columns hold what
+    """One row per coded file. Per field, a reviewer's decision wins (the latest, whatever a later model run
+    says), else an auto-accepted decision stands, else the field waits: the row is `pending`, its code columns hold what
     is settled so far and `waiting` names the rest. `source` is `auto` when nothing needed a person, `human`
     when a reviewer decided some of it and nothing waits."""
-    humans = store.decisions(lambda r: r["sha256"])
+    humans: dict[str, list[dict]] = {}
+    for r in store.latest():  # every annotation's latest version; field answers add up per document
+        humans.setdefault(r["sha256"], []).append(r)
     rows = []
     for d in details["documents"]:
         row = dict.fromkeys(ACCEPTED_COLUMNS, "")
@@ -236,12 +240,13 @@ def build_accepted(details: dict, store: ReviewStore) -> pd.DataFrame:
         row["confidence"] = d.get("confidence", "")
         for f in FIELDS:
             row[f"suggested_{f}"] = _codes(d, f)
-        h = humans.get(d["sha256"])
-        codes, still, used = merge_codes(d, h)
+        mine = humans.get(d["sha256"], [])
+        codes, still, used = merge_codes(d, mine)
         row.update(codes)
         row["waiting"] = "; ".join(still)
         row["source"] = "pending" if still else "human" if used else "auto"
-        if h is not None and used:
+        if used:
+            h = max(mine, key=lambda r: str(r.get("reviewed_at", "")))
             row.update({"reviewer": h["reviewer"], "reviewed_at": h["reviewed_at"],
                         "agreed": "yes" if h["agreed"] else "no"})
         rows.append(row)
