@@ -74,6 +74,12 @@ def train_cmd(
         con.print(f"leave-one-out: type accuracy {m['type_accuracy']:.3f}, sections micro-F1 "
                   f"{m['sections_micro_f1']:.3f}, questions micro-F1 {m['questions_micro_f1']:.3f}, "
                   f"priorities micro-F1 {m['priorities_micro_f1']:.3f}")
+    fr = manifest.get("field_routing") or {}
+    if fr:
+        con.print(f"field routing (held out, target precision {fr['target_precision']}): "
+                  f"{fr['decisions_auto']:.1%} of field decisions auto-accepted, precision "
+                  f"{fr['precision_auto']}, {fr['documents_nothing_to_review']:.0%} of documents with nothing "
+                  f"to review; ECE " + ", ".join(f"{k} {v['ece']:.3f}" for k, v in fr["by_kind"].items()))
     for group, codes in manifest["fallbacks"].items():
         if codes:
             con.print(f"no labelled examples for {group} {', '.join(codes)}: "
