@@ -2,12 +2,15 @@
 
 Usage:
   python bench/bench_documents.py quality [--model-dir DIR]
+  python bench/bench_documents.py routing --model-dir DIR      (the routing figures of a trained model)
   python bench/bench_documents.py scale --model-dir DIR [--docs 340 --pages 4000] [--corpus DIR]
       [--sample 2000]
 
 quality: trains on coder/data/documents + the whole answer bank and reports leave-one-document-out figures
 (the answer bank is in every fold; it holds no document). Targets: type accuracy >= 0.85, sections micro-F1
->= 0.75, questions micro-F1 >= 0.6.
+>= 0.75, questions micro-F1 >= 0.6. Then per-field routing beside today's whole-document routing, both
+leave-one-document-out: share of documents with nothing to review (target >= 0.60), share of field decisions
+auto-accepted (>= 0.85), precision of the auto-accepted decisions (>= 0.95), ECE per field kind (<= 0.05).
 
 scale: builds (or reuses) a realistic batch with bench/make_corpus.py, codes it with a fresh embedding cache
 (nothing pre-computed), and reports wall time, pages/s, peak memory (main process and the extraction
@@ -49,7 +52,55 @@ def quality(model_dir: Path) -> dict:
         if k in targets:
             mark = "  OK" if v >= targets[k] else f"  BELOW TARGET {targets[k]}"
         print(f"  {k:24s} {v}{mark}")
+    m["routing"] = routing_figures(model_dir)
     return m
+
+
+def routing_figures(model_dir: Path) -> dict:
+    """Per-field routing against today's whole-document routing, leave-one-document-out on the labelled set.
+
+    Field routing is cross-fitted: each document's decisions are calibrated and thresholded by maps fitted on
+    the other documents' held-out decisions only. Whole-document routing sends a document to review when its
+    least certain decision (type, given questions, one minus left-out questions) is below 0.65; the fields of
+    a document it lets through all count as auto-accepted."""
+    import numpy as np
+
+    from coder.documents.route import routing_summary
+    from coder.documents.train import load_model
+
+    model, _ = load_model(model_dir)
+    rows = {k: {f: np.asarray(v) for f, v in r.items()} for k, r in model.heldout_.items()}
+    fr = routing_summary(rows)
+    # Whole-document routing on the same held-out decisions: the raw minimum over the routed decisions.
+    docs = np.unique(rows["questions"]["doc"])
+    auto_docs, n_auto, n_ok, n_all = 0, 0, 0, 0
+    for d in docs:
+        q = {f: a[rows["questions"]["doc"] == d] for f, a in rows["questions"].items()}
+        t = {f: a[rows["doc_type"]["doc"] == d] for f, a in rows["doc_type"].items()}
+        conf = min(float(t["raw"].min()), float(np.where(q["given"], q["raw"], 1 - q["raw"]).min()))
+        n = sum(int((rows[k]["doc"] == d).sum()) for k in rows)
+        n_all += n
+        if conf >= 0.65:
+            auto_docs += 1
+            n_auto += n
+            n_ok += sum(int(((rows[k]["given"] == rows[k]["truth"]) & (rows[k]["doc"] == d)).sum()) for k in rows)
+    whole = {"documents_nothing_to_review": round(auto_docs / len(docs), 4),
+             "decisions_auto": round(n_auto / n_all, 4),
+             "precision_auto": round(n_ok / n_auto, 4) if n_auto else None}
+    targets = {"documents_nothing_to_review": 0.60, "decisions_auto": 0.85, "precision_auto": 0.95}
+    print(f"routing, leave-one-document-out on {fr['documents']} documents ({fr['decisions']} field decisions), "
+          f"target precision {fr['target_precision']}:")
+    print(f"  {'figure':30s} {'per field':>10s} {'whole document':>15s}")
+    for k, target in targets.items():
+        v = fr[k]
+        mark = "OK" if v is not None and v >= target else f"BELOW TARGET {target}"
+        print(f"  {k:30s} {v!s:>10s} {whole[k]!s:>15s}  {mark}")
+    print(f"  {'precision_auto_given_codes':30s} {fr['precision_auto_given_codes']!s:>10s}")
+    for kind, f in fr["by_kind"].items():
+        mark = "OK" if f["ece"] <= 0.05 else "ABOVE TARGET 0.05"
+        print(f"  {kind:12s} decisions {f['decisions']:5d}  auto {f['auto']:.3f}  precision of auto "
+              f"{f['precision_auto']}  ECE {f['ece']:.4f} {mark}")
+    return {"per_field": fr, "whole_document": whole}
 
 
 def peak_mb() -> tuple[float, float]:
@@ -133,12 +184,18 @@ def scale(model_dir: Path, n_docs: int, n_pages: int, corpus: Path | None, sampl
         "peak_memory_mb_all_processes": round(state.get("peak_total_mb", 0)),
         "peak_memory_mb_worker_processes": round(state.get("peak_children_mb", 0)),
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),
-        "routed_to_review": None,
     }
     import pandas as pd
 
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
-    res["routed_to_review"] = int(((df["status"] == "ok") & (df["route"] == "review")).sum())
+    ok_rows = df[df["status"] == "ok"]
+    res["documents_with_fields_to_review"] = int((ok_rows["route"] == "review").sum())
+    res["documents_nothing_to_review"] = int((ok_rows["route"] == "auto").sum())
+    fa, fw = ok_rows["fields_auto"].astype(int).sum(), ok_rows["fields_wait"].astype(int).sum()
+    res["field_decisions_auto_share"] = round(float(fa / max(fa + fw, 1)), 4)
+    details = json.loads(out.with_suffix(".json").read_text())
+    res["whole_document_routing_to_review"] = sum(d["status"] == "ok" and d["confidence"] < 0.65
+                                                  for d in details["documents"])
     res["doc_types"] = df[df["status"] == "ok"]["doc_type"].value_counts().to_dict()
     man_path = corpus.parent / f"{corpus.name}-manifest.json"
     if man_path.exists():  # each generated document grew from one example: does its type survive?
@@ -151,13 +208,16 @@ def scale(model_dir: Path, n_docs: int, n_pages: int, corpus: Path | None, sampl
           f"{res['bare_embedding_pages_per_second']} pages/s ({res['bare_embedding_passages_per_second']} "
           f"passages/s); wall {wall / 60:.1f} min (target < 10); peak memory {me:.0f} MB main, "
           f"{res['peak_memory_mb_all_processes']} MB all processes (target < 2048)")
+    print(f"routing: {res['documents_nothing_to_review']} of {summary.coded} documents need no review "
+          f"(whole-document routing: {summary.coded - res['whole_document_routing_to_review']}); "
+          f"{res['field_decisions_auto_share']:.1%} of field decisions auto-accepted")
     print(f"outputs in {out.parent}")
     return res
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["quality", "scale", "both"])
+    ap.add_argument("what", choices=["quality", "routing", "scale", "both"])
     ap.add_argument("--model-dir", type=Path, default=None)
     ap.add_argument("--docs", type=int, default=340)
     ap.add_argument("--pages", type=int, default=4000)
@@ -168,6 +228,8 @@ def main() -> None:
     model_dir = a.model_dir or Path(tempfile.mkdtemp(prefix="bench-docs-model-"))
     if a.what in ("quality", "both") or not (model_dir / "manifest.json").exists():
         quality(model_dir)
+    if a.what == "routing":
+        routing_figures(model_dir)
     if a.what in ("scale", "both"):
         scale(model_dir, a.docs, a.pages, a.corpus, a.sample, a.workers)
 

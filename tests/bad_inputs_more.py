@@ -234,7 +234,7 @@ def document_cases() -> list[Case]:
             "--model-dir", put(t, "dm", "x"), "--no-eval"], says="not a folder"),
         Case("docs-code-out-inside-input", code("--out", "{t}/docs/documents.csv"), says="input folder"),
         Case("docs-code-out-is-a-document", code("--out", "{t}/docs/a.txt"), says="input"),
-        Case("docs-code-review-below-5", code("--out", "{t}/c.csv", "--review-below", "5"), says="--review-below"),
+        Case("docs-code-target-precision-5", code("--out", "{t}/c.csv", "--target-precision", "5"), says="--target-precision"),
         Case("docs-code-workers-negative", code("--out", "{t}/c.csv", "--workers", "-3"), says="--workers"),
         Case("docs-code-max-mb-negative", code("--out", "{t}/c.csv", "--max-mb", "-1"), says="--max-mb"),
         Case("docs-code-max-pages-zero", code("--out", "{t}/c.csv", "--max-pages", "0"), says="--max-pages"),

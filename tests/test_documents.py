@@ -298,9 +298,11 @@ def test_a_rerun_skips_finished_documents_and_a_crash_loses_only_the_document_in
     again = code_folder(inp, model_dir, out, options=BatchOptions(workers=0))
     assert again.coded == 0 and again.skipped == 5
     assert out.read_text() == csv1
-    # A stricter threshold re-routes without re-coding.
-    strict = code_folder(inp, model_dir, out, options=BatchOptions(workers=0, review_below=0.9999))
-    assert strict.coded == 0 and set(pd.read_csv(out)["route"]) == {"review"}
+    # A stricter target precision re-routes without re-coding: fewer field decisions are accepted.
+    strict = code_folder(inp, model_dir, out, options=BatchOptions(workers=0, target_precision=0.999))
+    assert strict.coded == 0
+    assert strict.routed["fields_wait"] > first.routed["fields_wait"]
+    assert pd.read_csv(out)["fields_wait"].sum() == strict.routed["fields_wait"]
     code_folder(inp, model_dir, out, options=BatchOptions(workers=0))
 
     # A crash while writing the third document: its line is half there, the CSV was never written.
@@ -322,22 +324,109 @@ def test_search_finds_passages_with_file_and_page(coded, model_dir):
     assert {"file", "page", "text", "score"} <= set(hits[0])
 
 
-def test_review_tasks_carry_evidence_and_preselected_codes(coded, codebook):
+def test_review_tasks_ask_only_about_uncertain_fields(coded, codebook):
     _, out = coded
     details = read_coded(out)
-    for d in details["documents"]:  # every document routed to review, to see all of them as tasks
-        d["route"] = "review"
     tasks = document_tasks(details, codebook)
-    assert len(tasks) == 24
-    pred = tasks[0]["predictions"][0]
-    assert {r["from_name"] for r in pred["result"]} >= {"doc_type", "questions"} and 0 <= pred["score"] <= 1
-    assert "[p. " in tasks[0]["data"]["text"] and "->" in tasks[0]["data"]["text"]
-    assert len({t["data"]["key"] for t in tasks}) == 24
+    waiting_docs = [d for d in details["documents"] if d["fields_wait"]]
+    assert len(tasks) == len(waiting_docs) == sum(d["route"] == "review" for d in details["documents"])
     assert [t["data"]["confidence"] for t in tasks] == sorted(t["data"]["confidence"] for t in tasks)
     config = label_config(codebook)  # the config `coder docs push` creates the project with
-    for r in pred["result"]:
-        for choice in r["value"]["choices"]:
-            assert f'alias="{choice}"' in config
+    for kind in ("doc_type", "sections", "questions", "priorities"):
+        assert f'name="{kind}" toName="text"' in config and f'value="${kind}_options"' in config
+    by_sha = {d["sha256"]: d for d in waiting_docs}
+    for t in tasks:
+        d, data = by_sha[t["data"]["sha256"]], t["data"]
+        for kind in ("sections", "questions", "priorities"):
+            wait = [f for f in d["fields"] if f["kind"] == kind and f["route"] == "review"]
+            # Only this document's uncertain codes are offered, each with its passage in the text.
+            assert [o["alias"] for o in data[f"{kind}_options"]] == [f["code"] for f in wait]
+            assert data[f"asked_{kind}"] == ";".join(f["code"] for f in wait)
+            pre = [r["value"]["choices"] for r in t["predictions"][0]["result"] if r["from_name"] == kind]
+            assert pre == ([[f["code"] for f in wait if f["given"]]] if any(f["given"] for f in wait) else [])
+        assert data["text"].count("[p. ") == d["fields_wait"]  # one passage per uncertain field
+        # What is settled is shown, not asked.
+        for f in d["fields"]:
+            if f["kind"] == "questions" and f["route"] == "auto" and f["given"]:
+                assert f"Q{f['code']} (" in data["settled"]
+                assert f["code"] not in [o["alias"] for o in data["questions_options"]]
+
+
+def test_each_field_is_routed_on_its_own_calibrated_confidence(coded, model_dir):
+    _, out = coded
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    details = {d["file"]: d for d in read_coded(out)["documents"]}
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    routing = manifest["field_routing"]  # held-out figures, even when training skips the other figures
+    assert routing["documents"] == 24 and set(routing["by_kind"]) == {"doc_type", "sections", "questions",
+                                                                      "priorities"}
+    assert all(0 <= k["ece"] <= 1 for k in routing["by_kind"].values())
+    for _, row in df.iterrows():
+        d = details[row["file"]]
+        assert len(d["fields"]) == 1 + 11 + 61 + 4
+        for f in d["fields"]:
+            assert f["route"] == ("auto" if f["confidence"] >= f["threshold"] else "review")
+        for kind in ("sections", "questions", "priorities"):
+            given, auto, wait = (set(filter(None, row[c].split(";"))) for c in (kind, f"{kind}_auto",
+                                                                                 f"{kind}_wait"))
+            assert auto <= given and not auto & wait
+            assert wait == {f["code"] for f in d["fields"] if f["kind"] == kind and f["route"] == "review"}
+        assert int(row["fields_auto"]) + int(row["fields_wait"]) == 77
+        assert row["route"] == ("review" if int(row["fields_wait"]) else "auto")
+
+
+def test_calibrated_confidence_means_what_it_says():
+    from coder.documents.calibrate import FieldCalibrator
+    from coder.documents.route import FieldRouter
+
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0, 1, 3000)
+    truth = rng.uniform(0, 1, 3000) < raw ** 2  # raw scores that overstate: the truth is raw squared
+    rows = {"questions": {"code": np.array([str(i % 61 + 1) for i in range(3000)]), "raw": raw,
+                          "given": raw >= 0.5, "truth": truth, "doc": np.arange(3000) // 61}}
+    cal = FieldCalibrator().fit(rows)
+    assert cal.maps_["questions"]["method"] == "isotonic"
+    assert abs(float(cal.probability("questions", [0.8])[0]) - 0.64) < 0.08
+    router = FieldRouter(0.95).fit(rows)
+    conf = router.calibrator_.confidence("questions", raw, raw >= 0.5)
+    auto = conf >= np.array([router.threshold("questions", c, g) for c, g in zip(rows["questions"]["code"],
+                                                                                raw >= 0.5, strict=True)])
+    correct = (raw >= 0.5) == truth
+    assert 0.3 < auto.mean() < 1 and correct[auto].mean() >= 0.93 and correct[~auto].mean() < 0.9
+    # All held-out decisions right: no map claims certainty nobody measured; the raw score stands.
+    few = {"doc_type": {"code": np.array(["protocol"] * 5), "raw": np.full(5, 0.9), "given": np.ones(5, bool),
+                        "truth": np.ones(5, bool), "doc": np.arange(5)}}
+    assert FieldCalibrator().fit(few).probability("doc_type", [0.7])[0] == pytest.approx(0.7)
+
+
+def test_accept_merges_reviewed_fields_with_the_auto_accepted_ones(coded, tmp_path):
+    from coder.documents.review import build_accepted, document_store
+
+    _, out = coded
+    details = read_coded(out)
+    d = next(d for d in details["documents"] if d["fields_wait"])
+    wait = {k: [f for f in d["fields"] if f["kind"] == k and f["route"] == "review"]
+            for k in ("sections", "questions", "priorities")}
+    # The reviewer says the opposite of the model on every asked code.
+    said = {k: [f["code"] for f in w if not f["given"]] for k, w in wait.items()}
+    store = document_store(tmp_path / "annotations")
+    rec = {"record_id": "r1", "annotation": "a1", "sha256": d["sha256"], "file": d["file"], "scope": "fields",
+           "doc_type": "", "reviewer": "ann", "reviewed_at": "2026-12-02T10:00:00", "agreed": False,
+           **{k: ";".join(v) for k, v in said.items()},
+           **{f"asked_{k}": ";".join(f["code"] for f in w) for k, w in wait.items()}, "asked_doc_type": ""}
+    before = build_accepted(details, store).set_index("file").loc[d["file"]]
+    doc_type_waits = any(f["kind"] == "doc_type" and f["route"] == "review" for f in d["fields"])
+    assert before["source"] == "pending" and before["waiting"]
+    store.add([rec])
+    after = build_accepted(details, store).set_index("file").loc[d["file"]]
+    assert after["source"] == ("pending" if doc_type_waits else "human") and after["reviewer"] == "ann"
+    for k in wait:
+        auto = {f["code"] for f in d["fields"] if f["kind"] == k and f["route"] == "auto" and f["given"]}
+        assert set(filter(None, after[k].split(";"))) == auto | set(said[k])
+    clean = [x for x in details["documents"] if not x["fields_wait"]]
+    table = build_accepted(details, store).set_index("file")
+    for x in clean:
+        assert table.loc[x["file"], "source"] == "auto" and table.loc[x["file"], "waiting"] == ""
 
 
 def test_cli_train_code_search(tmp_path, small_answers):

@@ -78,6 +78,12 @@ def train_cmd(
         con.print(f"leave-one-out: type accuracy {m['type_accuracy']:.3f}, sections micro-F1 "
                   f"{m['sections_micro_f1']:.3f}, questions micro-F1 {m['questions_micro_f1']:.3f}, "
                   f"priorities micro-F1 {m['priorities_micro_f1']:.3f}")
+    fr = manifest.get("field_routing") or {}
+    if fr:
+        con.print(f"field routing (held out, target precision {fr['target_precision']}): "
+                  f"{fr['decisions_auto']:.1%} of field decisions auto-accepted, precision "
+                  f"{fr['precision_auto']}, {fr['documents_nothing_to_review']:.0%} of documents with nothing "
+                  f"to review; ECE " + ", ".join(f"{k} {v['ece']:.3f}" for k, v in fr["by_kind"].items()))
     for group, codes in manifest["fallbacks"].items():
         if codes:
             con.print(f"no labelled examples for {group} {', '.join(codes)}: "
@@ -89,8 +95,10 @@ def code_cmd(
     input_dir: Annotated[Path, typer.Option("--input", help="Folder of PDF, DOCX, TXT, MD, HTML documents.")],
     model_dir: ModelDirOpt,
     out: Annotated[Path, typer.Option("--out", help="CSV to write (a .json with evidence beside it).")],
-    review_below: Annotated[float, typer.Option("--review-below", min=0.0, max=1.0,
-                                                help="Route to review below this confidence.")] = 0.65,
+    target_precision: Annotated[float, typer.Option(
+        "--target-precision", min=0.5, max=1.0,
+        help="Auto-accept a field where held-out decisions like it reach this precision; the rest wait.")
+    ] = 0.95,
     max_mb: Annotated[float, typer.Option("--max-mb", min=0.001, max=10_000,
                                           help="Documents larger than this get an error row.")] = 50.0,
     max_pages: Annotated[int, typer.Option("--max-pages", min=1, max=1_000_000,
@@ -98,7 +106,8 @@ def code_cmd(
     workers: Annotated[int, typer.Option("--workers", min=0, max=32,
                                          help="Extraction processes running ahead (0: none).")] = 1,
 ) -> None:
-    """Code every document in a folder: type, sections, questions, priorities, evidence, route.
+    """Code every document in a folder: type, sections, questions, priorities, evidence, and per field
+    whether it is accepted automatically or waits for a reviewer.
 
     Resumable: a re-run skips documents already coded (by content), and a bad document gets an error row
     without stopping the batch.
@@ -112,7 +121,7 @@ def code_cmd(
 
     check_output(out, [input_dir, model_dir])
     state = {"t0": time.perf_counter(), "docs": 0, "pages": 0, "errors": 0, "done": 0, "total": None}
-    opts = BatchOptions(max_bytes=int(max_mb * 2**20), max_pages=max_pages, review_below=review_below,
+    opts = BatchOptions(max_bytes=int(max_mb * 2**20), max_pages=max_pages, target_precision=target_precision,
                         workers=workers)
     with progress(_rate_columns(state)) as stage:
 
@@ -137,6 +146,13 @@ def code_cmd(
               + (f" ({', '.join(f'{k} {v}' for k, v in summary.errors_by_kind.items())})"
                  if summary.errors else ""))
     con.print(f"{summary.pages} pages in {summary.seconds:.1f} s ({summary.pages_per_second:.1f} pages/s)")
+    r = summary.routed
+    if r.get("fields_auto", 0) + r.get("fields_wait", 0):
+        con.print(f"routing: {r['documents_auto']} document(s) need no review, {r['documents_review']} have "
+                  f"uncertain fields; {r['fields_auto']} field decisions auto-accepted, {r['fields_wait']} wait")
+    if not summary.calibrated:
+        con.print("this model has no held-out decisions to calibrate field routing (trained on fewer than three "
+                  "labelled documents, or before field routing): every field waits; retrain to route fields")
     con.print(f"wrote {summary.out}, {summary.details}, {summary.index}")
     from coder.returns import read_table
 
@@ -184,9 +200,10 @@ def push_cmd(
     codebook: CodebookOpt = None,
     reset_config: ResetConfigOpt = False,
 ) -> None:
-    """Queue every document routed to `review` as a Label Studio task, least-confident first.
+    """Queue every document with uncertain fields as a Label Studio task, least-confident first.
 
-    The model's codes are pre-selected and the evidence passages are shown with their pages. Pushing again
+    The task shows the auto-accepted codes as settled and asks only about the uncertain fields, each with its
+    evidence passage; the model's view is pre-selected. Pushing again
     adds only documents (by content) not queued yet. Start the server with `coder review server start`.
 
     Example:
@@ -202,7 +219,7 @@ def push_cmd(
         typer.echo(f"created project {title!r}")
     projects = ", ".join(f"{t!r} (id {i})" for t, i in result.projects.items())
     typer.echo(f"pushed {result.added} new document task(s); {result.already} already queued (left as they "
-               f"are); {result.routed_auto} auto-coded document(s) not queued. Project: {projects}")
+               f"are); {result.routed_auto} document(s) with nothing uncertain not queued. Project: {projects}")
 
 
 @docs_app.command("pull")
@@ -233,10 +250,11 @@ def accept_cmd(
     out: Annotated[Path, typer.Option("--out", help="Final documents table (CSV) to write.")],
     store: StoreOpt = Path("annotations"),
 ) -> None:
-    """Write the final documents table, where human-reviewed documents take the human codes.
+    """Write the final documents table: per field, the reviewer's answer where one was asked, else the
+    auto-accepted code.
 
-    Auto-coded documents keep the model's codes; documents still in the queue are `pending` (codes empty,
-    the suggestion in the suggested_* columns); error documents are `error`.
+    Documents with fields still in the queue are `pending` (code columns hold what is settled, `waiting`
+    names the rest); error documents are `error`.
 
     Example:
         coder docs accept --coded coded/documents.csv --store annotations --out coded/documents-final.csv

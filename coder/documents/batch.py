@@ -20,20 +20,22 @@ from coder.documents.embed import DEFAULT_DOCUMENT_EMBEDDER, embed_document, mak
 from coder.documents.extract import DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES, content_hash, list_documents
 from coder.documents.model import document_confidence
 from coder.documents.passages import Passage, prepare_job
+from coder.documents.route import DEFAULT_TARGET, accepted, apply_routes, router_from_rows, waiting
 from coder.documents.train import load_model
 from coder.errors import InputError
 from coder.files import atomic_path, staged_files, write_text_atomic
 from coder.spreadsheet import write_table
 
-CSV_COLUMNS = ["file", "status", "error", "doc_type", "doc_type_confidence", "sections", "questions",
-               "priorities", "route"]
+CSV_COLUMNS = ["file", "status", "error", "doc_type", "doc_type_confidence", "doc_type_route", "sections",
+               "sections_auto", "sections_wait", "questions", "questions_auto", "questions_wait", "priorities",
+               "priorities_auto", "priorities_wait", "fields_auto", "fields_wait", "route"]
 
 
 @dataclass
 class BatchOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_pages: int = DEFAULT_MAX_PAGES
-    review_below: float = 0.65
+    target_precision: float = DEFAULT_TARGET  # per-field routing: auto-accepted decisions reach this precision
     workers: int = 1  # extraction processes running ahead of the embedder; 0 = in the main process
     prefetch: int = 4
 
@@ -52,6 +54,8 @@ class BatchSummary:
     details: str = ""
     index: str = ""
     errors_by_kind: dict = field(default_factory=dict)
+    calibrated: bool = True  # False: the model has no held-out decisions, so every field waits for review
+    routed: dict = field(default_factory=dict)  # documents auto / review, field decisions auto / wait
 
     @property
     def pages_per_second(self) -> float:
@@ -142,6 +146,8 @@ def code_folder(input_dir: str | Path, model_dir: str | Path, out: str | Path, *
     model, manifest = load_model(model_dir)
     version = manifest["model_version"]
     embedder = embedder or make_embedder(manifest.get("embedder", DEFAULT_DOCUMENT_EMBEDDER))
+    heldout = getattr(model, "heldout_", None)
+    router = router_from_rows(heldout, opts.target_precision)
     files = list_documents(input_dir)
     progress_file = _progress_path(out)
     parts = _parts_dir(out)
@@ -196,10 +202,9 @@ def code_folder(input_dir: str | Path, model_dir: str | Path, out: str | Path, *
                 summary.embed_seconds += time.perf_counter() - te
                 result = model.predict(doc)
                 conf = document_confidence(result)
-                rec = {"sha256": sha, "status": "ok", "model_version": version, "bytes": size, "pages": pages,
-                       "n_passages": len(passages), "confidence": round(conf, 4),
-                       "route": "auto" if conf >= opts.review_below else "review", **result,
-                       "passages": items}
+                rec = apply_routes({"sha256": sha, "status": "ok", "model_version": version, "bytes": size,
+                                    "pages": pages, "n_passages": len(passages), "confidence": round(conf, 4),
+                                    **result, "passages": items}, router.route(result))
                 with atomic_path(parts / f"{sha}.npy") as tmp:
                     with open(tmp, "wb") as fh:
                         np.save(fh, doc.vectors.astype(np.float16))
@@ -223,9 +228,15 @@ def code_folder(input_dir: str | Path, model_dir: str | Path, out: str | Path, *
             if h and first_of.get(h) in records:
                 records[f] = records[first_of[h]]
     summary.seconds = time.perf_counter() - t0
-    for f, rec in records.items():  # the route follows this run's threshold, also for documents done before
+    for f, rec in records.items():  # routes follow this run's target, also for documents done before
         if rec.get("status") == "ok":
-            records[f] = {**rec, "route": "auto" if rec["confidence"] >= opts.review_below else "review"}
+            records[f] = apply_routes(rec, router.route(rec))
+    summary.calibrated = bool(heldout)
+    ok = [r for r in records.values() if r.get("status") == "ok"]
+    summary.routed = {"documents_auto": sum(r["route"] == "auto" for r in ok),
+                      "documents_review": sum(r["route"] == "review" for r in ok),
+                      "fields_auto": sum(r["fields_auto"] for r in ok),
+                      "fields_wait": sum(r["fields_wait"] for r in ok)}
     _write_outputs(input_dir, files, records, out, parts, manifest, summary, progress_file)
     return summary
 
@@ -267,14 +278,18 @@ def _passages_from_progress(path: Path, model_version: str, wanted: set[str]) ->
 
 def _row(rel: str, rec: dict) -> dict:
     if rec.get("status") != "ok":
-        return {"file": rel, "status": "error", "error": rec.get("error", ""), "doc_type": "",
-                "doc_type_confidence": "", "sections": "", "questions": "", "priorities": "",
+        return {**dict.fromkeys(CSV_COLUMNS, ""), "file": rel, "status": "error", "error": rec.get("error", ""),
                 "route": "review"}
-    return {"file": rel, "status": "ok", "error": "", "doc_type": rec["doc_type"]["code"],
-            "doc_type_confidence": round(rec["doc_type"]["confidence"], 3),
-            "sections": ";".join(str(s["code"]) for s in rec["sections"]),
-            "questions": ";".join(str(q["code"]) for q in rec["questions"]),
-            "priorities": ";".join(p["code"] for p in rec["priorities"]), "route": rec["route"]}
+    fields = rec["fields"]
+    row = {"file": rel, "status": "ok", "error": "", "doc_type": rec["doc_type"]["code"],
+           "doc_type_confidence": round(rec["doc_type"]["confidence"], 3),
+           "doc_type_route": "review" if waiting(fields, "doc_type") else "auto",
+           "fields_auto": rec["fields_auto"], "fields_wait": rec["fields_wait"], "route": rec["route"]}
+    for kind in ("sections", "questions", "priorities"):  # given, accepted as given, waiting (either way)
+        row[kind] = ";".join(str(x["code"]) for x in rec[kind])
+        row[f"{kind}_auto"] = ";".join(f["code"] for f in accepted(fields, kind))
+        row[f"{kind}_wait"] = ";".join(f["code"] for f in waiting(fields, kind))
+    return row
 
 
 def _write_outputs(input_dir: Path, files: list[Path], records: dict[Path, dict], out: Path, parts: Path,

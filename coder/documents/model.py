@@ -285,10 +285,26 @@ class DocumentCoder:
                                    "basis": self.priority_basis_[name],
                                    "evidence": self._evidence(doc, k, float(sims[k, j]))})
         return {"doc_type": doc_type, "sections": sections, "questions": questions, "priorities": priorities,
+                **self._all_evidence(doc, pq, sims, sec_best),
                 "scores": {"questions": {str(q): round(float(p), 4)
                                          for q, p in zip(self.qids, q_prob, strict=True)},
                            "sections": {str(s): round(p, 4) for s, p in sec_prob.items()},
                            "priorities": {n: round(p, 4) for n, p in p_pri.items()}}}
+
+    def _all_evidence(self, doc: EmbeddedDocument, pq: np.ndarray, sims: np.ndarray | None,
+                      sec_best: dict[int, int]) -> dict:
+        """The best passage for *every* code, chosen or not (a reviewer asked about a code the model left
+        out needs to see why it might apply), and each cited passage's text once (`quotes`)."""
+        if not doc.passages:
+            return {"evidence_all": {"questions": {}, "sections": {}, "priorities": {}}, "quotes": {}}
+        best_q = pq.argmax(axis=0)
+        ev_q = {str(q): [int(best_q[i]), round(float(pq[best_q[i], i]), 4)] for i, q in enumerate(self.qids)}
+        ev_s = {str(s): ev_q[str(self.qids[i])] for s, i in sec_best.items()}
+        best_p = sims.argmax(axis=0)
+        ev_p = {n: [int(best_p[j]), round(float(sims[best_p[j], j]), 4)] for j, n in enumerate(PRIORITIES)}
+        cited = {j for group in (ev_q, ev_s, ev_p) for j, _ in group.values()}
+        quotes = {str(j): {"page": doc.passages[j].page, "quote": doc.passages[j].text} for j in sorted(cited)}
+        return {"evidence_all": {"questions": ev_q, "sections": ev_s, "priorities": ev_p}, "quotes": quotes}
 
     @staticmethod
     def _evidence(doc: EmbeddedDocument, j: int, score: float | None) -> dict:
@@ -307,7 +323,7 @@ class DocumentCoder:
                 "priority_clfs": self.priority_clfs_, "question_vectors": self.question_vectors_,
                 "priority_vectors": self.priority_vectors_,
                 "basis": {str(k): v for k, v in self.basis_.items()}, "type_basis": self.type_basis_,
-                "priority_basis": self.priority_basis_}
+                "priority_basis": self.priority_basis_, "heldout": getattr(self, "heldout_", None)}
 
     @classmethod
     def from_state(cls, state: dict, codebook: Codebook) -> DocumentCoder:
@@ -321,6 +337,7 @@ class DocumentCoder:
         self.basis_ = {int(k): v for k, v in state["basis"].items()}
         self.type_basis_ = dict(state["type_basis"])
         self.priority_basis_ = dict(state["priority_basis"])
+        self.heldout_ = state.get("heldout")  # held-out decisions the field routing is calibrated on
         return self
 
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from coder.codebook import Codebook, load_codebook
+from coder.documents.calibrate import heldout_results, heldout_rows
 from coder.documents.embed import DEFAULT_DOCUMENT_EMBEDDER, embed_document, make_embedder
 from coder.documents.extract import DocumentError, content_hash
 from coder.documents.model import DocumentCoder, EmbeddedDocument
 from coder.documents.passages import prepare
+from coder.documents.route import routing_summary, stored_rows
 from coder.documents.vocab import DOC_TYPES, PRIORITIES
 from coder.errors import InputError
 from coder.files import staged_files
@@ -121,20 +123,19 @@ def _file_hash(path: Path) -> str:
     return content_hash(path.read_bytes())
 
 
-def evaluate_loo(docs: list[EmbeddedDocument], labels: list[dict], codebook: Codebook, **fit_kw) -> dict:
-    """Leave-one-document-out figures on the labelled documents (the answer bank is in every fold)."""
+def evaluate_loo(docs: list[EmbeddedDocument], labels: list[dict], codebook: Codebook,
+                 results: list[dict] | None = None, **fit_kw) -> dict:
+    """Leave-one-document-out figures on the labelled documents (the answer bank is in every fold).
+    `results`: the held-out predictions if already made (calibrate.heldout_results)."""
     n = len(docs)
-    if fit_kw.get("passage_clf") is None:
-        full = DocumentCoder(codebook).fit(docs, labels, **fit_kw)
-        fit_kw = {**fit_kw, "passage_clf": full.passage_clf_}
+    if results is None:
+        results = heldout_results(docs, labels, codebook, **fit_kw)
     t_ok = 0
     tp = {"sections": 0, "questions": 0, "priorities": 0}
     n_true = dict.fromkeys(tp, 0)
     n_pred = dict.fromkeys(tp, 0)
     for i in range(n):
-        tr = [j for j in range(n) if j != i]
-        m = DocumentCoder(codebook).fit([docs[j] for j in tr], [labels[j] for j in tr], **fit_kw)
-        r = m.predict(docs[i])
+        r = results[i]
         t_ok += r["doc_type"]["code"] == labels[i]["doc_type"]
         for k in tp:
             pred = {c["code"] for c in r[k]}
@@ -179,22 +180,26 @@ def train(labels_path: str | Path, answers_path: str | Path, model_dir: str | Pa
     fit_kw = {"answer_vectors": answer_vectors, "answer_qids": qids, "question_vectors": question_vectors,
               "priority_vectors": priority_vectors}
     model = DocumentCoder(codebook).fit(docs, labels, **fit_kw)
-    metrics = {}
-    if evaluate and len(docs) >= 3:
-        metrics = evaluate_loo(docs, labels, codebook, passage_clf=model.passage_clf_, **fit_kw)
+    metrics, routing = {}, {}
+    if len(docs) >= 3:  # held-out predictions: the field calibration needs them, the figures come with them
+        results = heldout_results(docs, labels, codebook, passage_clf=model.passage_clf_, **fit_kw)
+        model.heldout_ = stored_rows(heldout_rows(results, labels))
+        routing = routing_summary(model.heldout_)
+        if evaluate:
+            metrics = evaluate_loo(docs, labels, codebook, results=results)
     model_dir = Path(model_dir)
     # the model and its manifest are one version: written aside, swapped in together
     with staged_files([model_dir / MODEL_FILE, model_dir / MANIFEST_FILE]) as tmp:
         sio.dump(model.state(), tmp[model_dir / MODEL_FILE])
         manifest = _manifest(labels_path, answers_path, labels, codebook, embedder_name, embedder, docs, texts,
-                             _file_hash(tmp[model_dir / MODEL_FILE]), metrics, model)
+                             _file_hash(tmp[model_dir / MODEL_FILE]), metrics, routing, model)
         tmp[model_dir / MANIFEST_FILE].write_text(json.dumps(manifest, indent=2, default=str) + "\n",
                                                   encoding="utf-8")
     return manifest
 
 
 def _manifest(labels_path, answers_path, labels: list[dict], codebook: Codebook, embedder_name: str, embedder,
-              docs: list, texts: list[str], model_sha256: str, metrics: dict, model) -> dict:
+              docs: list, texts: list[str], model_sha256: str, metrics: dict, routing: dict, model) -> dict:
     """What a documents model was made from and how good it was (written beside documents.skops)."""
     data_hash = hashlib.sha256()
     for b in (Path(labels_path).read_bytes(), Path(answers_path).read_bytes()):
@@ -211,6 +216,7 @@ def _manifest(labels_path, answers_path, labels: list[dict], codebook: Codebook,
         "model_file": MODEL_FILE,
         "model_sha256": model_sha256,
         "metrics_leave_one_out": metrics,
+        "field_routing": routing,
         "fallbacks": {"questions": {str(q): b for q, b in model.basis_.items() if b == "codebook wording"},
                       "priorities": {p: b for p, b in model.priority_basis_.items() if b == "description"},
                       "doc_types": {t: b for t, b in model.type_basis_.items() if b == "lexicon"}},
