@@ -33,6 +33,9 @@ ProjectOpt = Annotated[str | None, typer.Option(
                       "'coder documents' for documents; a pull without it reads every project coder made).")]
 ResetConfigOpt = Annotated[bool, typer.Option(
     "--reset-config", help="Replace a labeling config edited by hand with coder's own.")]
+WideOpt = Annotated[bool, typer.Option(
+    "--wide", help="Write an .xlsx workbook with one row per area: each question's answer and code side by "
+                   "side (Q7, Q7_code), filled by source (human / auto / rule / pending), legend sheet.")]
 DefinitionsOpt = Annotated[Path | None, typer.Option(
     "--definitions", help="Report definitions YAML (default: codebook/report-2013.yaml).")]
 
