@@ -193,3 +193,58 @@ def test_a_reviewer_sees_the_areas_of_a_grouped_task(label_studio, grouped, tmp_
         assert c["locality"] in page_text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, ARTIFACTS / "label-studio-grouped-task.png")
+
+
+def test_waiting_for_label_studio_says_what_is_happening(label_studio):
+    from review_server import START_ACTIVITY
+
+    assert any(m.startswith("Starting Label Studio (") and "building its database" in m for m in START_ACTIVITY)
+
+
+def test_the_install_reports_pip_progress():
+    import sys
+    import time
+
+    from coder.labelstudio.server import pip_activity, run_reporting
+
+    seen: list[str] = []
+    collected: list[str] = []
+    script = "print('Collecting django==5.1'); print('Collecting label-studio==1.23.2'); print('Installing ...')"
+    code, tail = run_reporting([sys.executable, "-c", script],
+                               lambda line: seen.append(pip_activity("installing packages", line, time.time(),
+                                                                     collected)))
+    assert code == 0 and tail.endswith("Installing ...")
+    assert seen[-1].startswith("Installing Label Studio (0 s, 2 packages collected): installing packages")
+
+
+README_COMMANDS = [
+    "coder review export --suggestions suggestions.csv --out tasks.json",
+    "coder review import --export ls-export.json",
+    "coder accept --suggestions suggestions.csv --wide --out accepted.xlsx",
+    "coder review order --suggestions suggestions.csv --out ordered.csv --order report-impact --target 2 --budget 0.25",
+]
+
+
+def test_the_readme_commands_run_as_written(label_studio, grouped, codebook, tmp_path):
+    """The README's examples for grouped review, hand-off, wide workbooks and bounded order, run verbatim
+    in a folder holding the files they name."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text()
+    path, _ = grouped
+    shutil.copy(path, tmp_path / "suggestions.csv")
+    project = "readme"
+    assert coder("review", "push", "--suggestions", "suggestions.csv", "--project", project,
+                 cwd=tmp_path).returncode == 0
+    task = _template_task(_tasks(project))
+    _annotate(task, ["2"])
+    _export(project, tmp_path / "ls-export.json")
+    for command in README_COMMANDS:
+        assert command in readme, command
+        r = coder(*shlex.split(command)[1:], cwd=tmp_path)
+        assert r.returncode == 0, (command, r.stderr)
+    assert len(ReviewStore(tmp_path / "annotations").records()) == COPIES
+    back = read_table(tmp_path / "accepted.xlsx")
+    assert (back[[f"Q{task.data['qid']}_code"]] == "2").sum().iloc[0] == COPIES
+    ordered = read_table(tmp_path / "ordered.csv")
+    assert ordered["priority"].astype(float).is_monotonic_decreasing

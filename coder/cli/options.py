@@ -72,6 +72,14 @@ def progress(*columns: ProgressColumn, transient: bool = False) -> Iterator[Stag
             bar.stop()
 
 
+@contextmanager
+def activity() -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr with what is happening now, for waits with no count to show (an install, a
+    server starting): yields `update(message)`."""
+    with console.status("working...") as status:
+        yield lambda message: status.update(message)
+
+
 def echo_pull(result, added: int, what: str, item: str, where: Path) -> None:
     """What a pull recorded and what is still waiting; exit 1 when some annotations could not be recorded."""
     for problem in result.problems:

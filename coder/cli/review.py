@@ -14,6 +14,7 @@ from coder.cli.options import (
     StoreOpt,
     SuggestionsOpt,
     WideOpt,
+    activity,
     echo_pull,
     load_codebook,
     progress,
@@ -44,7 +45,8 @@ def server_start(
     """
     from coder.labelstudio.server import start_server
 
-    start_server(port=port, data_dir=data_dir, echo=typer.echo)
+    with activity() as now:
+        start_server(port=port, data_dir=data_dir, echo=typer.echo, activity=now)
 
 
 @server_app.command("install")
@@ -58,7 +60,8 @@ def server_install() -> None:
     """
     from coder.labelstudio.server import LABEL_STUDIO_VERSION, ensure_installed
 
-    exe = ensure_installed(echo=typer.echo)
+    with activity() as now:
+        exe = ensure_installed(echo=typer.echo, activity=now)
     typer.echo(f"Label Studio {LABEL_STUDIO_VERSION}: {exe}")
 
 

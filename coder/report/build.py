@@ -12,6 +12,7 @@ import pandas as pd
 from coder.codebook import Codebook
 from coder.errors import InputError
 from coder.files import atomic_path, write_json_atomic
+from coder.report.basis import with_basis
 from coder.report.definitions import ReportDefinitions, load_report_definitions
 from coder.report.proforma import build_proformas
 from coder.report.tables import (
@@ -80,7 +81,7 @@ def write_report(data: str | Path | pd.DataFrame, out: str | Path, codebook: Cod
     (out / "proforma").mkdir(parents=True, exist_ok=True)
     files: list[str] = []
 
-    table = appendix3b(cur, defs)
+    table = with_basis(appendix3b(cur, defs), cur, pending)  # what each figure rests on (coder.report.basis)
     write_safe_csv(table, out / "appendix3b.csv")
     write_appendix3b_xlsx(table, out / "appendix3b.xlsx", title=f"Round {round_}")
     files += ["appendix3b.csv", "appendix3b.xlsx"]
