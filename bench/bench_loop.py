@@ -40,9 +40,10 @@ from coder.report.definitions import load_report_definitions
 from coder.report.tables import appendix3b, prepare
 from coder.returns import read_returns
 from coder.review.accept import ACCEPTED_COLUMNS
+from coder.review.groups import GROUP, with_groups
 from coder.rounds.accepted import read_accepted
 from coder.rounds.drift import drift
-from coder.rounds.order import order_for_review
+from coder.rounds.order import plan_review
 from coder.rounds.retrain import retrain
 from coder.spreadsheet import write_csv_atomic
 
@@ -58,14 +59,17 @@ def report_error(coded: pd.DataFrame, truth: pd.DataFrame, cb, defs) -> tuple[fl
 
 
 def step_row(step: str, codes: np.ndarray, s: pd.DataFrame, gold: pd.DataFrame, auto: np.ndarray,
-             reviewed: np.ndarray, truth, cb, defs, bound: float | None) -> dict:
+             reviewed: np.ndarray, truth, cb, defs, bound: float | None, reads: int | None = None) -> dict:
+    """One table row; `reads` = tasks a person read (one per written answer when grouped), default one per
+    answer decided."""
     nonblank = (gold["text"] != "").to_numpy()
     correct = (s["suggested"].to_numpy() == gold["codes"].to_numpy())
     a = auto & nonblank
     reg, nat, over = report_error(gold.assign(codes=codes), truth, cb, defs)
     return {"step": step, "answers": int(nonblank.sum()), "accuracy": correct[nonblank].mean(),
             "auto share": a.sum() / nonblank.sum(), "auto precision": correct[a].mean() if a.any() else np.nan,
-            "bound": bound, "humans read": reviewed.sum() / len(gold),
+            "bound": bound, "humans read": (reviewed.sum() if reads is None else reads) / len(gold),
+            "answers decided": reviewed.sum() / len(gold),
             "max regional error": reg, "regional lines > 2 pts": f"{over}/{int((truth['region'] != 'National').sum())}",
             "max national error": nat}
 
@@ -111,26 +115,51 @@ def main() -> None:
     rows.append(step_row("after review of routed answers (LTT)", codes, s, new, auto, review, truth, cb, defs,
                          bound))
 
-    # 3b. a fixed review budget spent in report-impact order (may read auto-routed answers too)
-    ordered = order_for_review(s.assign(_i=np.arange(len(s))), defs, "report-impact")
+    # 3'. the same routed answers, one task per written answer (identical answers to a question grouped):
+    # the reviewer gives the group's most common hand code to every copy
+    groups = with_groups(s)[GROUP].to_numpy()
+    decision = pd.Series(new["codes"].to_numpy()).groupby(groups).agg(lambda c: c.value_counts().index[0])
+    group_code = decision.reindex(groups).to_numpy()
+    routed_groups = set(groups[review])
+    g_review = np.isin(groups, list(routed_groups))
+    rows.append(step_row("after review of routed answers, one task per written answer",
+                         np.where(g_review, group_code, s["suggested"]), s, new, ~g_review, g_review, truth, cb,
+                         defs, bound, reads=len(routed_groups)))
+
+    # 3b. a fixed budget of tasks (share of all answers) spent on the review set that bounds every line
+    # (may read auto-routed answers too)
     k = int(args.budget * len(s))
-    budget = np.zeros(len(s), bool)
-    budget[ordered["_i"].to_numpy()[:k]] = True
-    budget &= (s["model_version"] != "rule").to_numpy()
-    codes_b = np.where(budget, new["codes"], s["suggested"])
+    _, plan = plan_review(s, defs, "report-impact", target=2.0, budget=k)
+    budget = np.isin(groups, plan.order)
+    codes_b = np.where(budget, group_code, s["suggested"])
     # a budget overrides the guaranteed routing: the answers left unread carry no guarantee (bound n/a)
-    rows.append(step_row(f"review {args.budget:.0%} budget, report-impact order", codes_b, s, new, ~budget,
-                         budget, truth, cb, defs, None))
+    rows.append(step_row(f"instead: bounded report-impact review, <= {args.budget:.0%} read", codes_b, s, new,
+                         ~budget, budget, truth, cb, defs, None, reads=len(plan.order)))
+    bounded = appendix3b(prepare(new.assign(codes=codes_b), cb), defs)
+    err = (bounded["pct"] - truth["pct"]).abs()
+    over = bounded.assign(error=err, truth=truth["pct"])[(err > 2)]
+    reg_err = err[bounded["region"] != "National"]
+    worst = bounded.loc[reg_err.idxmax()]
+    lines_report = [f"bounded review: {len(plan.order)} tasks read ({len(plan.order) / len(s):.1%} of answers), "
+                    f"{int(budget.sum())} answers decided ({budget.mean():.1%}); bound within 2 points on "
+                    f"every line: {plan.within}",
+                    f"  regional lines over 2 points: {int((over['region'] != 'National').sum())}",
+                    *[f"    {r.region} Q{r.question} {r.line[:60]!r}: {r.pct} vs {r.truth} (error {r.error:.1f})"
+                      for r in over.itertuples()],
+                    f"  worst regional line: {worst['region']} Q{worst['question']} {worst['line'][:60]!r} "
+                    f"error {reg_err.max():.1f}",
+                    f"  national worst error: {err[bounded['region'] == 'National'].max():.1f}"]
     conf_first = np.argsort(s["confidence"].to_numpy(), kind="stable")[:k]
     budget_c = np.zeros(len(s), bool)
     budget_c[conf_first] = True
     budget_c &= (s["model_version"] != "rule").to_numpy()
-    rows.append(step_row(f"review {args.budget:.0%} budget, least-confident order",
+    rows.append(step_row(f"instead: review {args.budget:.0%} least-confident first",
                          np.where(budget_c, new["codes"], s["suggested"]), s, new, ~budget_c, budget_c, truth,
                          cb, defs, None))
 
     # the accepted table after the LTT-routed review, as `coder accept` writes it
-    acc = new.assign(source=np.where(review, "human", np.where(s["model_version"] == "rule", "rule", "auto")),
+    acc = new.assign(decided_for="",
+                     source=np.where(review, "human", np.where(s["model_version"] == "rule", "rule", "auto")),
                      codes=codes, suggested=s["suggested"], confidence=s["confidence"],
                      model_version=s["model_version"], reviewer=np.where(review, "bench", ""), reviewed_at="",
                      agreed=np.where(review, np.where(new["codes"] == s["suggested"], "yes", "no"), ""))
@@ -157,13 +186,15 @@ def main() -> None:
     rows.append({"step": f"{v2.version} on unreviewed {NEW} answers it never saw", "answers": int(nb2.sum()),
                  "accuracy": ok2[nb2].mean(), "auto share": a2.sum() / nb2.sum(),
                  "auto precision": ok2[a2].mean() if a2.any() else np.nan,
-                 "bound": v2.manifest["guarantee"]["target"], "humans read": np.nan, "max regional error": np.nan,
+                 "bound": v2.manifest["guarantee"]["target"], "humans read": np.nan, "answers decided": np.nan,
+                 "max regional error": np.nan,
                  "regional lines > 2 pts": "", "max national error": np.nan})
     del truth_fresh
 
     table = pd.DataFrame(rows)
     fmt = {"accuracy": "{:.3f}", "auto share": "{:.1%}", "auto precision": "{:.3f}", "bound": "{:.2f}",
-           "humans read": "{:.1%}", "max regional error": "{:.1f}", "max national error": "{:.1f}"}
+           "humans read": "{:.1%}", "answers decided": "{:.1%}", "max regional error": "{:.1f}",
+           "max national error": "{:.1f}"}
     show = table.copy()
     show["bound"] = show["bound"].astype(float)
     for col, f in fmt.items():
@@ -171,6 +202,7 @@ def main() -> None:
     (work / "bench_loop.json").write_text(table.to_json(orient="records", indent=1))
     print(markdown(show))
     print()
+    print("\n".join(lines_report))
     print(f"retrain: {res.version} vs {res.previous} on {c.heldout}: accuracy {c.candidate['accuracy']:.3f} vs "
           f"{c.current['accuracy']:.3f}, auto share {c.candidate['auto_share']:.1%} vs "
           f"{c.current['auto_share']:.1%}, auto precision {c.candidate['auto_precision']:.3f} vs "

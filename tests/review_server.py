@@ -17,6 +17,8 @@ import pytest
 from coder.labelstudio.server import port_is_free, start_server, stop_server
 from coder.labelstudio.state import venv_dir
 
+START_ACTIVITY: list[str] = []  # what the first start said while the user waited
+
 
 def _free_port(start: int) -> int:
     for port in range(start, start + 200):
@@ -39,7 +41,8 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory):
     os.environ.pop("LABEL_STUDIO_API_KEY", None)
     port = _free_port(18080)
     t0 = time.time()
-    info = start_server(port=port, data_dir=home / "ls-data", echo=lambda m: print(m, file=sys.stderr))
+    info = start_server(port=port, data_dir=home / "ls-data", echo=lambda m: print(m, file=sys.stderr),
+                        activity=START_ACTIVITY.append)
     print(f"Label Studio up in {time.time() - t0:.0f} s", file=sys.stderr)
     try:
         yield info

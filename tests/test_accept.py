@@ -100,7 +100,7 @@ def test_accept_command_writes_a_table_read_returns_reads(tmp_path, suggestions,
     table = read_table(out)
     assert list(table.columns) == ["round", "locality", "region", "qid", "ref", "text", "codes", "support",
                                    "source_id", "source", "suggested", "confidence", "model_version",
-                                   "reviewer", "reviewed_at", "agreed"]
+                                   "reviewer", "reviewed_at", "agreed", "decided_for"]
     returns = read_returns(out, codebook)
     assert len(returns) == len(table)
     assert (returns["codes"] == "").sum() == (table["source"] == "pending").sum()

@@ -136,3 +136,21 @@ def test_training_on_answers_without_codes_says_so(sample_file, tmp_path):
     r = coder("train", "--data", str(uncoded), "--model-dir", str(tmp_path / "m"))
     assert r.returncode == 2 and "no row has codes" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_suggest_wide_writes_a_workbook_that_reads_back(codebook, sample_file, model_dir, tmp_path):
+    """`coder suggest ... --wide --out suggestions.xlsx`: one row per area; codes from the input and auto-coded
+    answers carry their code, answers routed to review are left for review (no code)."""
+    csv_out, wide_out = tmp_path / "s.csv", tmp_path / "suggestions.xlsx"
+    assert coder("suggest", "--data", str(sample_file), "--model-dir", str(model_dir), "--out",
+                 str(csv_out)).returncode == 0
+    r = coder("suggest", "--data", str(sample_file), "--model-dir", str(model_dir), "--wide", "--out", str(wide_out))
+    assert r.returncode == 0, r.stderr
+    s = pd.read_csv(csv_out, dtype=str, keep_default_na=False)
+    back = read_returns(wide_out, codebook)
+    got = {(a, b, int(c)): d for a, b, c, d in zip(back["round"], back["locality"], back["qid"], back["codes"],
+                                                   strict=True)}
+    # codes a person gave in the input stay (human); else the model's code where it was confident enough
+    want = {(a, b, int(c)): h or (d if route == "auto" else "") for a, b, c, d, route, h in
+            zip(s["round"], s["locality"], s["qid"], s["suggested"], s["route"], s["human_codes"], strict=True)}
+    assert got == want

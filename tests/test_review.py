@@ -25,6 +25,7 @@ from coder.labelstudio.server import start_server, stop_server
 from coder.labelstudio.state import connection, credentials_for, state_dir
 from coder.returns import read_returns, read_table
 from coder.review import push as push_lib
+from coder.review.groups import count_tasks
 from coder.review.status import review_status
 from coder.review.store import ReviewStore
 from coder.review.tasks import labeling_config
@@ -77,17 +78,18 @@ def test_full_review_loop(label_studio, suggestions, codebook, tmp_path):
     project = "loop"
     sugg = read_table(suggestions)
     n_review = int((sugg["route"] == "review").sum())
+    n_tasks = count_tasks(sugg[sugg["route"] == "review"])  # identical answers share a task
 
     r = push(suggestions, project, store)
     assert r.returncode == 0, r.stderr
-    assert f"pushed {n_review} new task(s)" in r.stdout
+    assert f"pushed {n_tasks} new task(s) for {n_review} answer(s)" in r.stdout
 
     tasks = tasks_of(project)
-    assert len(tasks) == n_review
+    assert len(tasks) == n_tasks
     scores = [t.data["confidence"] for t in sorted(tasks, key=lambda t: t.id)]
     assert scores == sorted(scores), "the queue starts with the least confident suggestion"
 
-    agree, change, skip = tasks[0], tasks[1], tasks[2]
+    agree, change, skip = [t for t in tasks if t.data["areas"] == 1][:3]  # grouped: test_review_groups.py
     annotate(agree, agree.data["suggested"].split(";"))
     new_code = a_different_code(codebook, change.data["qid"], change.data["suggested"])
     annotate(change, [new_code])
@@ -124,8 +126,8 @@ def test_full_review_loop(label_studio, suggestions, codebook, tmp_path):
 
     # Push and pull again: nothing doubles.
     r = push(suggestions, project, store)
-    assert r.returncode == 0 and "pushed 0 new task(s)" in r.stdout and f"{n_review} already" in r.stdout
-    assert len(tasks_of(project)) == n_review
+    assert r.returncode == 0 and "pushed 0 new task(s)" in r.stdout and f"{n_tasks} already" in r.stdout
+    assert len(tasks_of(project)) == n_tasks
     r = coder("review", "pull", "--project", project, "--store", str(store))
     assert r.returncode == 0 and "recorded 0 new review(s)" in r.stdout
     assert len(ReviewStore(store).records()) == 2
@@ -301,7 +303,7 @@ def test_an_interrupted_push_finishes_on_rerun_without_duplicates(label_studio, 
     """The server dies mid-push (stopped after the first batch); started again, the same push completes."""
     project = "interrupted"
     df = read_suggestions(suggestions, codebook)
-    n_review = int((df["route"] == "review").sum())
+    n_review = count_tasks(df[df["route"] == "review"])
     stopped = []
 
     def stop_after_first_batch(done: int, total: int) -> None:

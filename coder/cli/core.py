@@ -16,6 +16,7 @@ from coder.cli.options import (
     EncodingOpt,
     ModelDirOpt,
     TargetOpt,
+    WideOpt,
     console,
     load_codebook,
     progress,
@@ -83,14 +84,22 @@ def suggest(
     target_precision: TargetOpt = None,
     codebook: CodebookOpt = None,
     encoding: EncodingOpt = "utf-8",
+    wide: WideOpt = False,
 ) -> None:
     """Suggest codes for every answer, with a calibrated confidence and a route (auto / review).
 
+    With --wide the workbook has one row per area: auto-coded answers carry their code, answers routed to
+    review an empty code cell with the suggestion in its comment (review them with `coder review push`).
+
     Example:
         coder suggest --data coder/data/returns.csv --model-dir models/ --out suggestions.csv
+        coder suggest --data coder/data/returns.csv --model-dir models/ --wide --out suggestions.xlsx
     """
+    from coder.errors import InputError
     from coder.spreadsheet import write_table
 
+    if wide and out.suffix.lower() != ".xlsx":
+        raise InputError("--wide writes a workbook: --out must be an .xlsx file", file=str(out))
     check_output(out, [data, model_dir, codebook])
     cb, df = _load(data, codebook, encoding)
     from coder.model import pipeline
@@ -98,7 +107,12 @@ def suggest(
     model = pipeline.open_model(model_dir, cb)
     with progress() as stage:
         s = pipeline.suggest(df, model, target_precision=target_precision, stage=stage)
-    write_table(s, out)
+    if wide:
+        from coder.review.wide import suggestions_as_accepted, write_wide
+
+        write_wide(suggestions_as_accepted(s), out, title="Suggestions")
+    else:
+        write_table(s, out)
     console.print(summary_table(s, model, target_precision))
     from coder.model.guarantee import describe
 
@@ -132,7 +146,8 @@ def evaluate(
     from coder.model import pipeline
 
     model = pipeline.open_model(model_dir, cb)
-    m = pipeline.evaluate(df, model, target_precision=target_precision)
+    with progress(transient=True) as stage:
+        m = pipeline.evaluate(df, model, target_precision=target_precision, stage=stage)
     if as_json:
         typer.echo(json.dumps(m, indent=2))
     else:

@@ -34,6 +34,9 @@ ProjectOpt = Annotated[str | None, typer.Option(
                       "'coder documents' for documents; a pull without it reads every project coder made).")]
 ResetConfigOpt = Annotated[bool, typer.Option(
     "--reset-config", help="Replace a labeling config edited by hand with coder's own.")]
+WideOpt = Annotated[bool, typer.Option(
+    "--wide", help="Write an .xlsx workbook with one row per area: each question's answer and code side by "
+                   "side (Q7, Q7_code), filled by source (human / auto / rule / pending), legend sheet.")]
 DefinitionsOpt = Annotated[Path | None, typer.Option(
     "--definitions", help="Report definitions YAML (default: codebook/report-2013.yaml).")]
 
@@ -95,6 +98,14 @@ def progress(*columns: ProgressColumn, transient: bool = False) -> Iterator[Stag
     finally:
         if tasks:
             bar.stop()
+
+
+@contextmanager
+def activity() -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr with what is happening now, for waits with no count to show (an install, a
+    server starting): yields `update(message)`."""
+    with console.status("working...") as status:
+        yield lambda message: status.update(message)
 
 
 def echo_pull(result, added: int, what: str, item: str, where: Path) -> None:

@@ -13,6 +13,8 @@ from coder.cli.options import (
     ResetConfigOpt,
     StoreOpt,
     SuggestionsOpt,
+    WideOpt,
+    activity,
     check_store,
     echo_pull,
     load_codebook,
@@ -45,7 +47,8 @@ def server_start(
     """
     from coder.labelstudio.server import start_server
 
-    start_server(port=port, data_dir=data_dir, echo=typer.echo)
+    with activity() as now:
+        start_server(port=port, data_dir=data_dir, echo=typer.echo, activity=now)
 
 
 @server_app.command("install")
@@ -59,7 +62,8 @@ def server_install() -> None:
     """
     from coder.labelstudio.server import LABEL_STUDIO_VERSION, ensure_installed
 
-    exe = ensure_installed(echo=typer.echo)
+    with activity() as now:
+        exe = ensure_installed(echo=typer.echo, activity=now)
     typer.echo(f"Label Studio {LABEL_STUDIO_VERSION}: {exe}")
 
 
@@ -119,7 +123,8 @@ def push_cmd(
     for title in result.created:
         typer.echo(f"created project {title!r}")
     projects = ", ".join(f"{t!r} (id {i})" for t, i in result.projects.items()) or "none"
-    typer.echo(f"pushed {result.added} new task(s); {result.already} already queued (left as they are); "
+    typer.echo(f"pushed {result.added} new task(s) for {result.answers} answer(s) (identical answers to a "
+               f"question share one task); {result.already} already queued (left as they are); "
                f"{result.routed_auto} auto-coded row(s) not queued. Project(s): {projects}")
 
 
@@ -145,27 +150,77 @@ def pull_cmd(
     echo_pull(result, added, "review", "task", store)
 
 
+@review_app.command("export")
+def export_cmd(
+    suggestions: SuggestionsOpt,
+    out: Annotated[Path, typer.Option(help="Tasks JSON to write (Label Studio's import format).")],
+    codebook: CodebookOpt = None,
+) -> None:
+    """Write the review tasks to a file for a Label Studio run by someone else (no API key needed).
+
+    The same tasks `push` queues (identical answers share one task), with the model's suggestion as a
+    prediction; the labeling config the project must use is written beside it (<out>.config.xml).
+
+    Example:
+        coder review export --suggestions suggestions.csv --out tasks.json
+    """
+    from coder.review.handoff import config_path_for, export_tasks
+    from coder.suggestions import read_suggestions
+
+    if out.suffix.lower() != ".json":
+        raise InputError("--out must be a .json file", file=str(out))
+    cb = load_codebook(codebook)
+    n_tasks, n_answers = export_tasks(read_suggestions(suggestions, cb), cb, out)
+    typer.echo(f"wrote {n_tasks} task(s) for {n_answers} answer(s) to {out}; in Label Studio make a project "
+               f"with the labeling config in {config_path_for(out)}, then import {out}")
+
+
+@review_app.command("import")
+def import_cmd(
+    export: Annotated[Path, typer.Option(help="Label Studio JSON export of the reviewed project.")],
+    store: StoreOpt = Path("annotations"),
+    project: Annotated[str | None, typer.Option(
+        help="Name to record as the project (default: 'export <file name>').")] = None,
+    codebook: CodebookOpt = None,
+) -> None:
+    """Record the reviews in a Label Studio JSON export, exactly as `pull` records them.
+
+    Importing the same export twice records nothing twice; a later export adds only what is new.
+
+    Example:
+        coder review import --export ls-export.json --store annotations
+    """
+    from coder.review.handoff import import_export
+
+    result, added = import_export(export, store, load_codebook(codebook), project=project)
+    echo_pull(result, added, "review", "task", store)
+
+
 def accept_cmd(
     suggestions: SuggestionsOpt,
     out: Annotated[Path, typer.Option(help="Accepted-codes CSV to write (readable as returns).")],
     store: StoreOpt = Path("annotations"),
     codebook: CodebookOpt = None,
+    wide: WideOpt = False,
 ) -> None:
     """Build the accepted-codes table: human reviews first, then auto-codes; pending where review is due.
 
     One row per (round, locality, qid) with its source (human, auto, rule, pending) and provenance. A human
-    code is never replaced by a model code.
+    code is never replaced by a model code. With --wide: a workbook with one row per area instead.
 
     Example:
         coder accept --suggestions suggestions.csv --store annotations --out accepted.csv
+        coder accept --suggestions suggestions.csv --wide --out accepted.xlsx
     """
     from coder.review.accept import accept
 
-    if out.suffix.lower() != ".csv":
-        raise InputError("--out must be a .csv file", file=str(out))
+    if wide and out.suffix.lower() != ".xlsx":
+        raise InputError("--wide writes a workbook: --out must be an .xlsx file", file=str(out))
+    if not wide and out.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError("--out must be a .csv or .xlsx file", file=str(out))
     check_output(out, [suggestions, store, codebook])
     check_store(store)
-    table = accept(suggestions, out, load_codebook(codebook), store=store)
+    table = accept(suggestions, out, load_codebook(codebook), store=store, wide=wide)
     counts = table["source"].value_counts()
     parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("human", "auto", "rule", "pending"))
     typer.echo(f"wrote {out}: {len(table)} rows ({parts})")
@@ -188,14 +243,17 @@ def status_cmd(
     s = review_status(store, load_codebook(codebook))
     console = Console()
     t = Table(title="Review progress")
-    for c in ("round", "auto-coded", "waiting for review", "reviewed", "changed by reviewer"):
+    for c in ("round", "auto-coded", "waiting for review", "reviewed", "changed by reviewer", "tasks waiting",
+              "tasks reviewed"):
         t.add_column(c, justify="left" if c == "round" else "right")
     tot_rev = tot_chg = 0
     for r in s["rounds"]:
         tot_rev += r.reviewed
         tot_chg += r.changed
-        t.add_row(r.round, _count(r.auto), _count(r.waiting), str(r.reviewed), _pct(r.changed, r.reviewed))
+        t.add_row(r.round, _count(r.auto), _count(r.waiting), str(r.reviewed), _pct(r.changed, r.reviewed),
+                  _count(r.waiting_tasks), str(r.reviewed_tasks))
     console.print(t)
+    console.print("Counts are answers; a task holds one written answer, shared by every area that gave it.")
     if s["note"]:
         console.print(f"note: {s['note']}")
     if tot_rev:

@@ -203,15 +203,24 @@ def review_order(
                         "confidence: least confident first.")] = ReviewOrder.report_impact,
     definitions: DefinitionsOpt = None,
     codebook: CodebookOpt = None,
+    target: Annotated[float, typer.Option(
+        "--target", min=0.1, help="report-impact: review until no Appendix 3b line could be moved by more than "
+                                  "this many points (expected + 2 sd) by unreviewed machine codes.")] = 2.0,
+    budget: Annotated[float | None, typer.Option(
+        "--budget", min=0.0, max=1.0, help="report-impact: at most this share of the answers to read "
+                                           "(one task per written answer); default no limit.")] = None,
 ) -> None:
     """Order the suggestions for review and add a `priority` column (higher = review sooner).
+
+    report-impact chooses the written answers that keep every regional and national Appendix 3b line within
+    --target points and routes them to review (even confident ones), most needed first.
 
     Example:
         coder review order --suggestions suggestions.csv --out ordered.csv --order report-impact
     """
     from coder.report.definitions import load_report_definitions
     from coder.returns import read_table
-    from coder.rounds.order import order_for_review
+    from coder.rounds.order import plan_review
     from coder.spreadsheet import write_table
     from coder.suggestions import read_suggestions
 
@@ -221,10 +230,17 @@ def review_order(
     s = read_table(suggestions)
     s["qid"] = s["qid"].str.strip().str.lstrip("Qq").astype(int)
     defs = load_report_definitions(definitions, codebook=cb)
-    ordered = order_for_review(s, defs, order.value)
+    ordered, bound = plan_review(s, defs, order.value, target=target,
+                                 budget=None if budget is None else int(budget * len(s)))
     write_table(ordered, out)
     review = ordered[ordered["route"] == "review"]
     typer.echo(f"wrote {len(ordered):,} suggestions to {out}, {len(review):,} to review, ordered by {order.value}")
+    if bound is not None:
+        worst = bound.lines.sort_values("bound", ascending=False).head(1)
+        w = next(worst.itertuples(), None)
+        where = f"; worst line Q{w.qid} {w.region} ({w.round}): {w.bound:.1f} points" if w is not None else ""
+        typer.echo(f"report-impact: {len(bound.order):,} written answer(s) to review first; every Appendix 3b "
+                   f"line within {target:g} points: {'yes' if bound.within else 'no, budget spent'}{where}")
 
 
 def register(app: typer.Typer) -> None:

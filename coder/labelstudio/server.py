@@ -49,9 +49,12 @@ def label_studio_executable() -> Path:
     return venv_dir() / "bin" / "label-studio"
 
 
-def ensure_installed(echo: Callable[[str], None] = print) -> Path:
+def ensure_installed(echo: Callable[[str], None] = print, activity: Callable[[str], None] | None = None) -> Path:
     """Install Label Studio (pinned) into its own venv on first use: its ~1 GB of pinned Django packages
-    would clash with coder's own environment. Returns the `label-studio` executable."""
+    would clash with coder's own environment. Returns the `label-studio` executable.
+
+    `activity(message)` hears what is happening while pip works (packages collected so far, the current
+    step), so the two minutes are not a silent pause."""
     exe = label_studio_executable()
     if exe.exists():
         return exe
@@ -61,18 +64,41 @@ def ensure_installed(echo: Callable[[str], None] = print) -> Path:
     venv.parent.mkdir(parents=True, exist_ok=True)
     python = _base_python()
     t0 = time.time()
-    steps = [[python, "-m", "venv", str(venv)],
-             [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-              f"label-studio=={LABEL_STUDIO_VERSION}"]]
-    for cmd in steps:
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+    steps = [("making its virtual environment", [python, "-m", "venv", str(venv)]),
+             ("installing packages", [str(venv / "bin" / "python"), "-m", "pip", "install",
+                                      "--disable-pip-version-check", "--progress-bar", "off",
+                                      f"label-studio=={LABEL_STUDIO_VERSION}"])]
+    collected: list[str] = []
+    for what, cmd in steps:
+        code, tail = run_reporting(
+            cmd, lambda line, w=what: activity and activity(pip_activity(w, line, t0, collected)))
+        if code != 0:
             raise InputError(f"installing Label Studio failed ({' '.join(cmd[-3:])}):\n{tail}")
     if not exe.exists():
         raise InputError(f"installing Label Studio left no {exe}")
     echo(f"Label Studio installed in {time.time() - t0:.0f} s.")
     return exe
+
+
+def run_reporting(cmd: list[str], on_line: Callable[[str], object]) -> tuple[int, str]:
+    """Run `cmd`, handing each output line to `on_line`; returns (exit code, its last lines)."""
+    lines: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+        for line in proc.stdout or []:
+            line = line.rstrip()
+            if line:
+                lines = (lines + [line])[-5:]
+                on_line(line)
+    return proc.returncode, "\n".join(lines)
+
+
+def pip_activity(what: str, line: str, t0: float, collected: list[str]) -> str:
+    """One status line from pip's output: how far it is, in words."""
+    if line.startswith("Collecting "):
+        collected.append(line.split()[1])
+    step = line if len(line) <= 70 else line[:67] + "..."
+    return (f"Installing Label Studio ({time.time() - t0:.0f} s, {len(collected)} packages collected): "
+            f"{what}: {step}")
 
 
 def _base_python() -> str:
@@ -124,7 +150,8 @@ def running_server() -> ServerInfo | None:
 
 
 def start_server(port: int = DEFAULT_PORT, data_dir: str | Path | None = None, timeout: float = 600,
-                 echo: Callable[[str], None] = print) -> ServerInfo:
+                 echo: Callable[[str], None] = print,
+                 activity: Callable[[str], None] | None = None) -> ServerInfo:
     """Start Label Studio on 127.0.0.1:port and wait until /health answers; idempotent if already running."""
     data_dir = Path(data_dir or default_data_dir()).expanduser().resolve()
     current = running_server()
@@ -137,7 +164,7 @@ def start_server(port: int = DEFAULT_PORT, data_dir: str | Path | None = None, t
     if not port_is_free(port):
         raise InputError(f"port {port} is already in use on 127.0.0.1 (Label Studio would silently move to "
                          f"another port); choose a free one with --port")
-    exe = ensure_installed(echo)
+    exe = ensure_installed(echo, activity)
     creds = credentials_for(data_dir)
     fresh = not (data_dir / "label_studio.sqlite3").exists()
     if creds is None:
@@ -184,6 +211,10 @@ def start_server(port: int = DEFAULT_PORT, data_dir: str | Path | None = None, t
         if time.time() > deadline:
             stop_server(echo=lambda _m: None)
             raise InputError(f"Label Studio did not answer {url}/health within {timeout:.0f} s; see {log}")
+        if activity:
+            last = _tail(log, 1).strip()
+            activity(f"Starting Label Studio ({time.time() - deadline + timeout:.0f} s"
+                     f"{', building its database' if fresh else ''}): {last[:70]}")
         time.sleep(1)
     _check_credentials(url, creds["token"])
     echo(f"Label Studio is up at {url} (pid {proc.pid}). Log in as {creds['username']}; the password and "

@@ -7,7 +7,7 @@ provenance (who, when, where) and a record id that changes only when the annotat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from coder.labelstudio.client import Client
@@ -21,6 +21,7 @@ class PushResult:
     added: int = 0
     already: int = 0
     routed_auto: int = 0
+    answers: int = 0           # answers the new tasks decide (a task may hold identical answers of many areas)
 
 
 @dataclass
@@ -36,9 +37,14 @@ class PullResult:
 ProgressFn = Callable[[int, int], None]
 
 
-def existing_keys(client: Client, project_id: int) -> set[str]:
+def existing_task_data(client: Client, project_id: int) -> list[dict]:
+    """The data of every task the project holds."""
     tasks = client.call("listing tasks", lambda: list(client.ls.tasks.list(project=project_id, fields="all")))
-    return {str((t.data or {}).get("key")) for t in tasks if (t.data or {}).get("key")}
+    return [t.data or {} for t in tasks]
+
+
+def existing_keys(client: Client, project_id: int) -> set[str]:
+    return {str(d.get("key")) for d in existing_task_data(client, project_id) if d.get("key")}
 
 
 def queue_tasks(client: Client, plan: list[tuple[Project, list[dict]]], result: PushResult, batch_size: int = 50,
@@ -76,36 +82,49 @@ def queue_tasks(client: Client, plan: list[tuple[Project, list[dict]]], result: 
 
 
 def collect_annotations(client: Client, projects: list[Project], make_record: Callable) -> PullResult:
-    """Every completed annotation of `projects`, turned into a record by `make_record(annotation, task data,
-    project, users, url, task id) -> (record, problem)`. Cancelled (skipped) ones leave the task queued."""
+    """Every completed annotation of `projects`, turned into records by `make_record(annotation, task data,
+    project, users, url, task id) -> (record or list of records, problem)`. Cancelled (skipped) ones leave
+    the task queued."""
     users = {u.id: u.email for u in client.call("listing users", client.ls.users.list)}
     out = PullResult(projects=[p.title for p in projects])
     for proj in projects:
         tasks = client.call("listing tasks",
                             lambda p=proj: list(client.ls.tasks.list(project=p.id, fields="all")))
-        for t in tasks:
-            data = t.data or {}
-            done_here = False
-            for a in (t.annotations or []):
-                a = a if isinstance(a, dict) else a.model_dump(mode="json")
-                if a.get("was_cancelled"):
-                    out.skipped += 1
-                    continue
-                rec, problem = make_record(a, data, proj, users, client.url, int(t.id))
-                if problem:
-                    out.problems.append(problem)
-                    continue
-                done_here = True
-                out.new.append(rec)
-            if not done_here:
-                out.waiting += 1
+        records_from_tasks(((int(t.id), t.data or {}, t.annotations or []) for t in tasks), proj, users,
+                           client.url, make_record, out)
+    out.seen = len(out.new)
+    return out
+
+
+def records_from_tasks(tasks: Iterable[tuple[int, dict, list]], proj: Project, users: dict[int, str], url: str,
+                       make_record: Callable, out: PullResult) -> PullResult:
+    """Turn (task id, task data, annotations) into records in `out`: the one path a pull from the server
+    and an import of a Label Studio JSON export share, so both record a decision the same way."""
+    for task_id, data, given in tasks:
+        done_here = False
+        for a in given:
+            a = a if isinstance(a, dict) else a.model_dump(mode="json")
+            if a.get("was_cancelled"):
+                out.skipped += 1
+                continue
+            rec, problem = make_record(a, data, proj, users, url, task_id)
+            if problem:
+                out.problems.append(problem)
+                continue
+            done_here = True
+            out.new.extend(rec if isinstance(rec, list) else [rec])
+        if not done_here:
+            out.waiting += 1
     out.seen = len(out.new)
     return out
 
 
 def reviewer_of(a: dict, users: dict[int, str]) -> str:
     """The reviewer's e-mail (each reviewer has an account), else the user id Label Studio gave."""
-    return users.get(a.get("completed_by"), str(a.get("completed_by", "")))
+    who = a.get("completed_by")
+    if isinstance(who, dict):  # a JSON export may give the user, not the id
+        return str(who.get("email") or who.get("id", ""))
+    return users.get(who, str(who if who is not None else ""))
 
 
 def annotation_choices(a: dict, comment_name: str = "comment") -> tuple[dict[str, list[str]], str]:

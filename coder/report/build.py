@@ -12,6 +12,7 @@ import pandas as pd
 from coder.codebook import Codebook
 from coder.errors import InputError
 from coder.files import atomic_path, write_json_atomic
+from coder.report.basis import with_basis
 from coder.report.definitions import ReportDefinitions, load_report_definitions
 from coder.report.proforma import build_proformas
 from coder.report.tables import (
@@ -101,7 +102,7 @@ def _write_folder(out: Path, cur: pd.DataFrame, df: pd.DataFrame, codebook: Code
     (out / "proforma").mkdir(parents=True, exist_ok=True)
     files: list[str] = []
 
-    table = appendix3b(cur, defs)
+    table = with_basis(appendix3b(cur, defs), cur, pending)  # what each figure rests on (coder.report.basis)
     write_safe_csv(table, out / "appendix3b.csv")
     write_appendix3b_xlsx(table, out / "appendix3b.xlsx", title=f"Round {round_}")
     files += ["appendix3b.csv", "appendix3b.xlsx"]

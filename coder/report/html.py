@@ -33,6 +33,7 @@ vertical-align:top} th{background:#eef3f7;text-align:left} td.num{text-align:rig
 .up{color:#1b7a1b} .down{color:#b02a2a} .note{color:#555;font-size:.9em}
 .two{display:grid;grid-template-columns:1fr 1fr;gap:16px} .two ul{margin-top:.3em}
 td.answer{max-width:520px;white-space:pre-wrap} td.line{min-width:300px}
+.basis{display:block;color:#777;font-size:.72em} td.flag{background:#fde8e8} .flag .err{color:#b02a2a;font-weight:bold}
 """
 
 
@@ -105,11 +106,28 @@ def theme_tables(table: pd.DataFrame) -> str:
                 pend = f"<span class='sec pend'>{int(row['pending'])} pending</span>" if row["pending"] else \
                     ""
                 title = f"n={int(row['n'])}" + (f"; {row['secondary']}" if row["secondary"] else "")
-                cells.append(f"<td class=num title=\"{e(title)}\"><b>{_pct(row['pct'])}</b>{sec}{pend}</td>")
+                basis, cls = _basis(row)
+                title += f"; {basis[1]}" if basis else ""
+                cells.append(f"<td class=\"{cls}\" title=\"{e(title)}\"><b>{_pct(row['pct'])}</b>{sec}{pend}"
+                             f"{basis[0] if basis else ''}</td>")
             body.append(f"<tr><td>{int(q)}</td><td class=line>{e(line)}{_secondary_label(lg)}</td>"
                         f"{''.join(cells)}</tr>")
         out.append(f"<h3>{e(theme)}</h3><table><tr><th>Q</th><th>Line</th>{head}</tr>{''.join(body)}</table>")
     return "\n".join(out)
+
+
+def _basis(row: pd.Series) -> tuple[tuple[str, str] | None, str]:
+    """The figure's basis under it (answers coded by a person / a rule / the model) and, where the machine
+    codes could move it by more than 2 points, the expected error flagged (coder.report.basis)."""
+    if "machine" not in row.index or pd.isna(row["machine"]):
+        return None, "num"
+    h, r, m, err = int(row["human"]), int(row["rule"]), int(row["machine"]), float(row["machine_error"])
+    flag = bool(row["flag"])
+    html = (f"<span class=basis>H{h} R{r} M{m}" + (f" <span class=err>±{err:.1f}</span>" if flag else "")
+            + "</span>")
+    words = (f"{h} human-, {r} rule- and {m} machine-coded answers; the machine codes could move this "
+             f"figure by {err:.1f} points (expected)")
+    return (html, words), "num flag" if flag else "num"
 
 
 def charts_html(charts: dict[str, bytes], table: pd.DataFrame, defs: ReportDefinitions) -> str:
@@ -213,8 +231,11 @@ def index_html(*, round_: str, compare_round: str | None, table: pd.DataFrame, c
              counts_table(summary), "<p>" + " | ".join(nav) + "</p>",
              "<h2 id=\"a3b\">Appendix 3b: national and regional summary</h2>",
              "<p class=note>Each figure is the percentage of localities in the group whose answer carries "
-             "the line's codes; the smaller figure under it is the line's second figure. Hover a cell for "
-             "its denominator.</p>",
+             "the line's codes; the smaller figure under it is the line's second figure. Under each figure: "
+             "how many of its answers were coded by a person (H), a rule (R: blank is NR) and the model (M); "
+             "a red cell and ±x mark a figure the machine codes could move by more than 2 points (expected "
+             "error from their calibrated confidences): review those answers before publishing. Hover a "
+             "cell for its denominator.</p>",
              theme_tables(table),
              "<h2 id=\"charts\">Charts</h2><p class=note>Bars: regions; lighter stack: the secondary figure; "
              "dashed line: national figure"

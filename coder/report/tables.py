@@ -33,14 +33,16 @@ TABLE_COLUMNS = ["region", "theme", "question", "line", "pct", "secondary_pct", 
 def read_coded(path: str | Path, codebook: Codebook, encoding: str = "utf-8") -> pd.DataFrame:
     """Read an accepted-codes table or any coded returns file into the long table plus review columns.
 
-    `source` ('human', 'auto', 'rule', 'pending' or '' for a plain returns file) and `suggested` are kept
-    when the file has them, so pending answers can be told apart from coded ones.
+    `source` ('human', 'auto', 'rule', 'pending' or '' for a plain returns file), `suggested` and
+    `confidence` are kept when the file has them, so pending answers can be told apart from coded ones and
+    each figure can say how much of it rests on machine codes.
     """
     df = read_returns(path, codebook, encoding=encoding)
     df["source"] = ""
     df["suggested"] = ""
+    df["confidence"] = ""
     raw = read_table(path, encoding)
-    extra = [c for c in ("source", "suggested") if c in raw.columns]
+    extra = [c for c in ("source", "suggested", "confidence") if c in raw.columns]
     if extra and len(raw) == len(df):  # the long form: read_returns keeps row order one-to-one
         for c in extra:
             df[c] = raw[c].astype(str).str.strip().to_numpy()

@@ -13,15 +13,25 @@ from coder.report.proforma import Proforma
 from coder.report.tables import half_up
 from coder.spreadsheet import safe_cell
 
+FLAG_FILL_COLOUR = "F8CBAD"
+
+
+BASIS_HEADER = ["Human", "Rule", "Machine", "Machine could move (points)", "Flag"]
+BASIS_NOTE = ("Human / Rule / Machine: how many of the figure's answers a person, a rule (blank = NR) and the "
+              "model coded. 'Machine could move': expected points the machine codes could move the figure "
+              "(from their calibrated confidences); CHECK where more than 2: review those answers first.")
+
 
 def write_appendix3b_xlsx(table: pd.DataFrame, path: str | Path, title: str = "") -> None:
     """A workbook with a sheet per region laid out like the published tables (Q, line, %, Responses)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment, Font, PatternFill
 
+    FLAG_FILL = PatternFill("solid", start_color=FLAG_FILL_COLOUR, end_color=FLAG_FILL_COLOUR)  # noqa: N806
     wb = Workbook()
     wb.remove(wb.active)
     bold = Font(bold=True)
+    has_basis = "machine" in table.columns
     for region, rows in table.groupby("region", sort=False):
         ws = wb.create_sheet(sheet_name(str(region), wb.sheetnames))
         ws.append([safe_cell(f"Report: - {region}")])
@@ -30,17 +40,28 @@ def write_appendix3b_xlsx(table: pd.DataFrame, path: str | Path, title: str = ""
             ws.append([safe_cell(title)])
         for theme, lines in rows.groupby("theme", sort=False):
             ws.append([])
-            ws.append(["Q", safe_cell(str(theme)), "%", "Responses", "n"])
+            ws.append(["Q", safe_cell(str(theme)), "%", "Responses", "n"]
+                      + (BASIS_HEADER if has_basis else []))
             for cell in ws[ws.max_row]:
                 cell.font = bold
             for r in lines.itertuples():
                 pct = None if pd.isna(r.pct) else half_up(r.pct)
-                ws.append([int(r.question), safe_cell(r.line), pct, safe_cell(r.secondary), int(r.n)])
+                basis = [int(r.human), int(r.rule), int(r.machine), float(r.machine_error),
+                         "CHECK" if r.flag else ""] if has_basis else []
+                ws.append([int(r.question), safe_cell(r.line), pct, safe_cell(r.secondary), int(r.n)] + basis)
                 ws.cell(ws.max_row, 3).number_format = '0"%"'
+                if has_basis and r.flag:
+                    for c in (3, 10):
+                        ws.cell(ws.max_row, c).fill = FLAG_FILL
         ws.column_dimensions["A"].width = 5
         ws.column_dimensions["B"].width = 78
         ws.column_dimensions["C"].width = 7
         ws.column_dimensions["D"].width = 44
+        if has_basis:
+            for col, width in zip("FGHIJ", (8, 8, 9, 14, 8), strict=True):
+                ws.column_dimensions[col].width = width
+            ws.append([])
+            ws.append([None, BASIS_NOTE])
         for row in ws.iter_rows(min_col=2, max_col=2):
             row[0].alignment = Alignment(wrap_text=True, vertical="top")
     with atomic_path(path) as tmp:

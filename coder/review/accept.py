@@ -16,7 +16,8 @@ from coder.spreadsheet import write_table
 from coder.suggestions import read_suggestions
 
 ACCEPTED_COLUMNS = ["round", "locality", "region", "qid", "ref", "text", "codes", "support", "source_id",
-                    "source", "suggested", "confidence", "model_version", "reviewer", "reviewed_at", "agreed"]
+                    "source", "suggested", "confidence", "model_version", "reviewer", "reviewed_at", "agreed",
+                    "decided_for"]
 
 
 def accepted_source(human: bool, route: str, rule: bool = False) -> str:
@@ -52,10 +53,11 @@ def build_accepted(suggestions: pd.DataFrame, store: ReviewStore, codebook: Code
         model = {"suggested": s.suggested, "confidence": s.confidence, "model_version": s.model_version}
         if given:  # coded by a person in the input file: kept as it is
             rows.append({**base, **model, "codes": given, "source": source, "reviewer": "input file",
-                         "reviewed_at": "", "agreed": "yes" if given == s.suggested else "no"})
+                         "reviewed_at": "", "agreed": "yes" if given == s.suggested else "no",
+                         "decided_for": ""})
         else:
             rows.append({**base, **model, "codes": s.suggested if source != "pending" else "", "source": source,
-                         "reviewer": "", "reviewed_at": "", "agreed": ""})
+                         "reviewer": "", "reviewed_at": "", "agreed": "", "decided_for": ""})
     for h in humans.values():
         rows.append({"round": h["round"], "locality": h["locality"], "region": h.get("region", ""),
                      "qid": int(h["qid"]), "ref": h.get("ref", ""), "text": h.get("text", ""),
@@ -70,16 +72,24 @@ def _human_row(h: dict) -> dict:
     return {"codes": h["codes"], "source": "human", "suggested": h.get("suggested", ""),
             "confidence": h.get("confidence", ""), "model_version": h.get("model_version", ""),
             "reviewer": h.get("reviewer", ""), "reviewed_at": h.get("reviewed_at", ""),
-            "agreed": "yes" if h.get("agreed") else "no"}
+            "agreed": "yes" if h.get("agreed") else "no",
+            # how many areas' identical answers the one decision coded (1: this answer alone)
+            "decided_for": int((h.get("group") or {}).get("areas", 1))}
 
 
 def accept(suggestions_path: str | Path, out: str | Path, codebook: Codebook,
-           store: str | Path = "annotations") -> pd.DataFrame:
-    """Build and atomically write the accepted-codes table; remember the suggestions for `coder status`."""
+           store: str | Path = "annotations", wide: bool = False) -> pd.DataFrame:
+    """Build and atomically write the accepted-codes table (CSV, or a workbook for an .xlsx `out`; `wide`: the
+    workbook with one row per area, as the returns came in); remember the suggestions for `coder status`."""
 
     suggestions = read_suggestions(suggestions_path, codebook)
     st = ReviewStore(store)
     table = build_accepted(suggestions, st, codebook)
-    write_table(table.astype(str).replace({"nan": ""}), out)
+    if wide:  # one row per area, as the returns came in
+        from coder.review.wide import write_wide
+
+        write_wide(table, out, title="Accepted codes")
+    else:
+        write_table(table.astype(str).replace({"nan": ""}), out)
     st.remember_suggestions(suggestions_path)
     return table

@@ -33,38 +33,47 @@ def fetch_reviews(codebook: Codebook, project: str | None = None,
     if not projects:
         raise InputError(f"Label Studio at {client.url} has no project made by coder; push one first "
                          f"(`coder review push`)")
-    return collect_annotations(client, projects, lambda a, data, proj, users, url, task_id: _review_record(
+    return collect_annotations(client, projects, lambda a, data, proj, users, url, task_id: review_record(
         a, data, proj, users, codebook, url, task_id))
 
 
-def _review_record(a: dict, data: dict, proj: Project, users: dict[int, str], codebook: Codebook,
-                   url: str, task_id: int) -> tuple[dict, str | None]:
+def review_record(a: dict, data: dict, proj: Project, users: dict[int, str], codebook: Codebook,
+                   url: str, task_id: int) -> tuple[list[dict], str | None]:
     where = (f"project {proj.title!r}, task {task_id} ({data.get('round')}, {data.get('locality')}, "
              f"Q{data.get('qid')}), annotation {a.get('id')}")
     if not data.get("key"):
-        return {}, f"{where}: the task was not made by coder (no key in its data); ignored"
+        return [], f"{where}: the task was not made by coder (no key in its data); ignored"
     by_control, comment = annotation_choices(a, COMMENT)
     chosen = by_control.get(SINGLE, []) + by_control.get(MULTI, [])
     reviewer = reviewer_of(a, users)
     if not chosen:
-        return {}, f"{where} by {reviewer}: no code chosen; not recorded"
+        return [], f"{where} by {reviewer}: no code chosen; not recorded"
     try:
         codes = format_codes(codebook.parse_codes(int(data["qid"]), ";".join(chosen)))
     except (ValueError, KeyError) as e:
         msg = str(e).strip("'\"")
-        return {}, (f"{where} by {reviewer}: {msg}; not recorded (fix the annotation in Label Studio, "
+        return [], (f"{where} by {reviewer}: {msg}; not recorded (fix the annotation in Label Studio, "
                     f"then pull again)")
-    suggested = str(data.get("suggested", ""))
-    rec = {
-        "round": str(data.get("round", "")), "locality": str(data.get("locality", "")),
-        "region": str(data.get("region", "")), "qid": int(data["qid"]), "ref": str(data.get("ref", "")),
-        "text": str(data.get("text", "")), "support": str(data.get("support", "")),
-        "source_id": str(data.get("source_id", "")),
-        "codes": codes, "suggested": suggested, "confidence": data.get("confidence", ""),
-        "model_version": str(data.get("model_version", "")), "agreed": codes == suggested,
-        **annotation_provenance(a, proj, url, task_id, reviewer, comment),
-    }
-    return rec, None
+    base = annotation_provenance(a, proj, url, task_id, reviewer, comment)
+    copies = data.get("copies") or [data]  # tasks pushed before grouping hold one answer, in `data` itself
+    records = []
+    for c in copies:
+        suggested = str(c.get("suggested", ""))
+        rec = {
+            "round": str(data.get("round", "")), "locality": str(c.get("locality", "")),
+            "region": str(c.get("region", "")), "qid": int(data["qid"]), "ref": str(data.get("ref", "")),
+            "text": str(c.get("text", data.get("text", ""))), "support": str(c.get("support", "")),
+            "source_id": str(c.get("source_id", "")),
+            "codes": codes, "suggested": suggested, "confidence": c.get("confidence", ""),
+            "model_version": str(c.get("model_version", "")), "agreed": codes == suggested, **base,
+        }
+        if len(copies) > 1:  # one decision for every copy: each copy's record names the task and its areas
+            rec["record_id"] = f"{base['record_id']}|{rec['locality']}"
+            rec["annotation"] = f"{base['annotation']}|{rec['locality']}"
+            rec["group"] = {"task_key": str(data.get("key", "")), "areas": len(copies),
+                            "localities": [str(x.get("locality", "")) for x in copies]}
+        records.append(rec)
+    return records, None
 
 
 def pull(store: str | Path, codebook: Codebook, project: str | None = None,

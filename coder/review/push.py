@@ -13,8 +13,10 @@ import pandas as pd
 from coder.codebook import Codebook
 from coder.labelstudio.client import Client
 from coder.labelstudio.projects import Project, ensure_project
-from coder.labelstudio.sync import PushResult, queue_tasks
-from coder.review.tasks import labeling_config, task_payload
+from coder.labelstudio.sync import PushResult, existing_task_data, queue_tasks
+from coder.review.groups import group_rows
+from coder.review.tasks import answer_keys_of, group_task, labeling_config
+from coder.suggestions import task_key
 
 
 def project_title_for(round_: str, project: str | None) -> str:
@@ -34,10 +36,26 @@ def review_queue(suggestions: pd.DataFrame) -> pd.DataFrame:
     return review.sort_values(["confidence", "round", "locality", "qid"], kind="stable")
 
 
+def review_tasks(review: pd.DataFrame, codebook: Codebook, covered: set[str] | None = None) -> list[dict]:
+    """The tasks for `review` rows (queue order): one per written answer, grouped over identical copies.
+
+    Copies whose answer a task already decides (`covered`: round|locality|qid keys) are left out, so an area
+    whose return arrives later gets its own task instead of being dropped from an old one.
+    """
+    if covered:
+        keys = [task_key(r, loc, q) for r, loc, q in zip(review["round"], review["locality"], review["qid"],
+                                                            strict=True)]
+        review = review[[k not in covered for k in keys]]
+    return [group_task(rows, codebook) for rows in group_rows(review)]
+
+
 def push(suggestions: pd.DataFrame, codebook: Codebook, project: str | None = None,
          client: Client | None = None, batch_size: int = 50, reset_config: bool = False,
          progress: Callable[[int, int], None] | None = None) -> PushResult:
     """Queue every `review` row as a task, least-confident first, in batches; skip tasks already queued.
+
+    Identical answers to one question in a round are one task (`coder.review.groups`): one decision for
+    every copy.
 
     Each batch is one import (one database transaction on the server), and the task key is checked against
     what the project already holds, so an interrupted push re-run finishes the job without duplicates, and a
@@ -54,5 +72,11 @@ def push(suggestions: pd.DataFrame, codebook: Codebook, project: str | None = No
         proj = ensure_project(client, str(title), labeling_config(codebook),
                               f"Review queue made by coder from codebook {codebook.name}. Tasks are ordered "
                               f"least-confident first.", reset_config=reset_config)
-        plan.append((proj, [task_payload(r, codebook) for r in rows.itertuples(index=False)]))
+        existing = [set(answer_keys_of(d)) for d in existing_task_data(client, proj.id) if d.get("key")]
+        wanted = {task_key(r, loc, q) for r, loc, q in zip(rows["round"], rows["locality"], rows["qid"],
+                                                           strict=True)}
+        result.already += sum(1 for keys in existing if keys & wanted)
+        tasks = review_tasks(rows, codebook, set().union(*existing) if existing else set())
+        result.answers += sum(len(t["data"]["copies"]) for t in tasks)
+        plan.append((proj, tasks))
     return queue_tasks(client, plan, result, batch_size=batch_size, progress=progress)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from coder.codebook import Codebook
 from coder.review.accept import build_accepted
+from coder.review.groups import count_tasks
 from coder.review.store import ReviewStore, human_decisions
 from coder.suggestions import read_suggestions
 
@@ -23,6 +24,8 @@ class RoundStatus:
     waiting: int | None
     reviewed: int
     changed: int
+    waiting_tasks: int | None = None   # identical answers to a question share one task
+    reviewed_tasks: int = 0
 
 
 def review_status(store: str | Path, codebook: Codebook) -> dict:
@@ -47,12 +50,21 @@ def review_status(store: str | Path, codebook: Codebook) -> dict:
             h = g[g["source"] == "human"]
             rounds[str(rnd)] = RoundStatus(str(rnd), int(g["source"].isin(["auto", "rule"]).sum()),
                                            int((g["source"] == "pending").sum()), len(h),
-                                           int((h["agreed"] == "no").sum()))
+                                           int((h["agreed"] == "no").sum()),
+                                           waiting_tasks=count_tasks(g[g["source"] == "pending"]))
     else:
         for r in humans:
             rs = rounds.setdefault(str(r["round"]), RoundStatus(str(r["round"]), None, None, 0, 0))
             rs.reviewed += 1
             rs.changed += 0 if r.get("agreed") else 1
+    tasks: dict[str, set] = {}
+    for r in humans:
+        tasks.setdefault(str(r["round"]), set()).add(
+            (r.get("server"), r.get("project_id"), r.get("task_id")) if r.get("task_id") is not None
+            else r.get("record_id"))
+    for rnd, ids in tasks.items():
+        if rnd in rounds:
+            rounds[rnd].reviewed_tasks = len(ids)
     per_q: dict[int, list[int]] = {}
     for r in humans:
         n = per_q.setdefault(int(r["qid"]), [0, 0])

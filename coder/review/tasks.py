@@ -14,10 +14,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+import pandas as pd
 
 from coder.codebook import Codebook, Question
 from coder.labelstudio.projects import comment_text
+from coder.review.groups import answer_group
 from coder.suggestions import task_key
 
 CONFIG_MARKER = "coder review queue"
@@ -80,3 +84,41 @@ def task_payload(row: Any, codebook: Codebook) -> dict:
                     "value": {"choices": codes}}],
     }
     return {"data": data, "predictions": [prediction]}
+
+
+def group_key(rows: pd.DataFrame) -> str:
+    """The task key of a group of identical answers: one answer keeps its (round, locality, qid) key, so
+    tasks pushed before grouping existed are still recognised; a group is keyed by its text and its areas."""
+    first = rows.iloc[0]
+    if len(rows) == 1:
+        return task_key(first["round"], first["locality"], int(first["qid"]))
+    areas = hashlib.sha1("|".join(sorted(rows["locality"].astype(str))).encode()).hexdigest()[:8]
+    return f"group|{answer_group(first['round'], first['qid'], first['text'])}|{areas}"
+
+
+def answer_keys_of(data: dict) -> list[str]:
+    """The answers (round|locality|qid) a task decides: its copies, or the task itself (older tasks)."""
+    copies = data.get("copies") or [data]
+    return [task_key(data.get("round", ""), c.get("locality", ""), int(data.get("qid", 0))) for c in copies]
+
+
+def group_task(rows: pd.DataFrame, codebook: Codebook) -> dict:
+    """One task for identical answers from one or more areas: the reviewer reads it once, and sees how
+    many areas gave it and which. `data.copies` lists every copy (locality, region, its own suggestion and
+    confidence), so the one decision is recorded for each of them."""
+    first = next(rows.itertuples(index=False))
+    task = task_payload(first, codebook)
+    data = task["data"]
+    data["key"] = group_key(rows)
+    data["copies"] = [{"locality": str(r.locality), "region": str(r.region), "text": str(r.text),
+                       "support": str(r.support), "source_id": str(r.source_id), "suggested": str(r.suggested),
+                       "confidence": round(float(r.confidence), 4), "model_version": str(r.model_version)}
+                      for r in rows.itertuples(index=False)]
+    data["areas"] = len(rows)
+    if len(rows) > 1:
+        names = [f"{c['locality']} ({c['region']})" if c["region"].strip() else c["locality"]
+                 for c in data["copies"]]
+        data["heading"] = f"Round {first.round} · the same answer from {len(rows)} areas: {', '.join(names)}"
+        data["locality"] = "; ".join(c["locality"] for c in data["copies"])
+        data["region"] = "; ".join(dict.fromkeys(c["region"] for c in data["copies"]))
+    return task
