@@ -30,6 +30,8 @@ TRUSTED_TYPES = frozenset({
     "sklearn.isotonic.IsotonicRegression",
     "coder.model.classify.CodeClassifier",
     "coder.model.calibrate.ConfidenceCalibrator",
+    "coder.model.novelty.NoveltyModel",
+    "numpy.float16",
 })
 # the kinds of skops node those types are stored as (functions, methods, reduce-calls... are never needed)
 TRUSTED_LOADERS = frozenset({"DictNode", "ListNode", "TupleNode", "JsonNode", "NdArrayNode", "ObjectNode",
