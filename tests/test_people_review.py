@@ -42,7 +42,16 @@ def people_file(tmp_path: Path) -> Path:
     df.loc[df["person"] == "Person E", "est_discharge"] = "2014-10"  # the "model" misread a date
     path = tmp_path / "people.csv"
     write_csv_atomic(df, path)
+    write_csv_atomic(pd.DataFrame([area_row("Goldstow", "London", ("3", "3", "2")),
+                                   area_row("Hartborough", "East", ("2", "2", "0"))]), tmp_path / "people-areas.csv")
     return path
+
+
+def area_row(locality: str, region: str, counts: tuple[str, str, str]) -> dict:
+    return {"round": "2014-05", "locality": locality, "region": region, "discharged_count": counts[0],
+            "in_hospital_count": counts[1], "not_by_june_count": counts[2], "listed_discharged": 3,
+            "listed_in_hospital": 3, "listed_not_by_june": 2, "counts_consistent": "yes", "plan_status": "4",
+            "plan_confidence": 0.9, "plan_evidence": "", "route": "auto", "review_why": "", "model_version": "x"}
 
 
 def tasks_of(project: str) -> list:
@@ -72,6 +81,7 @@ def test_labeling_config_comes_from_the_codebook(update_codebook):
     assert '<Choices name="q6" toName="evidence" choice="multiple"' in xml
     assert 'alias="9"' in xml and "Planned transition runs beyond June" in xml
     assert '<TextArea name="q8"' in xml and "YYYY-MM" in xml
+    assert '<TextArea name="q1"' in xml and "Area count Q3" in xml, "the counts are editable"
     assert "background: #fff4c2" in xml, "the evidence is highlighted"
 
 
@@ -94,9 +104,11 @@ def test_person_review_round_trip(label_studio, update_codebook, tmp_path):
                                                   for x in e.predictions[0].result)}
     assert pre["q5"] == {"choices": ["0"]} and pre["q7"] == {"choices": ["2"]}, "the codes are pre-selected"
     assert pre["q8"] == {"text": ["2014-10"]}, "the date is pre-filled and editable"
+    assert pre["q2"] == {"text": ["3"]}, "the area's counts are pre-filled and editable"
+    assert "in hospital: text 3, listed 3" in e.data["counts"]
 
     annotate(tasks["Person A"], {})  # agreed
-    annotate(e, {"q8": "2014-11", "q6": ["7"]})  # the reviewer corrects the date and the package
+    annotate(e, {"q8": "2014-11", "q6": ["7"], "q2": "4"})  # the reviewer corrects date, package and a count
     annotate(tasks["Person B"], {"q8": "Dec 2013"})  # not a month: reported, not recorded
 
     r = coder("people", "pull", "--project", project, "--store", str(store))
@@ -114,6 +126,9 @@ def test_person_review_round_trip(label_studio, update_codebook, tmp_path):
     assert acc.loc["Person A", "source"] == "human"
     assert acc.loc["Person B", "source"] == "pending" and acc.loc["Person B", "est_discharge"] == "2013-12"
     assert set(acc.loc[acc["locality"] == "Hartborough", "source"]) == {"auto"}
+    areas = read_table(tmp_path / "accepted-areas.csv").set_index("locality")
+    assert (areas.loc["Goldstow", "in_hospital_count"], areas.loc["Goldstow", "counts_source"]) == ("4", "human")
+    assert areas.loc["Hartborough", "counts_source"] == "text"
 
 
 def test_a_bad_date_in_a_people_file_is_one_line(tmp_path, update_codebook):
@@ -131,11 +146,7 @@ def test_a_bad_date_in_a_people_file_is_one_line(tmp_path, update_codebook):
 
 def test_a_bad_count_in_an_areas_file_is_one_line(tmp_path):
     people = people_file(tmp_path)
-    areas = pd.DataFrame([{"round": "2014-05", "locality": "Goldstow", "region": "London", "discharged_count": "3",
-                           "in_hospital_count": "three", "not_by_june_count": "", "listed_discharged": 3,
-                           "listed_in_hospital": 3, "listed_not_by_june": 2, "counts_consistent": "yes",
-                           "plan_status": "4", "plan_confidence": 0.9, "plan_evidence": "", "route": "auto",
-                           "review_why": "", "model_version": "x"}])
+    areas = pd.DataFrame([area_row("Goldstow", "London", ("3", "three", ""))])
     write_csv_atomic(areas, tmp_path / "areas.csv")
     r = coder("people", "report", "--people", str(people), "--areas", str(tmp_path / "areas.csv"), "--out",
               str(tmp_path / "report"))

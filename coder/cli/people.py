@@ -163,18 +163,26 @@ def accept_cmd(
     out: Annotated[Path, typer.Option("--out", help="Accepted people CSV to write.")],
     codebook: UpdateCodebookOpt = None,
 ) -> None:
-    """The people table with every reviewed record replaced by the reviewer's codes and date.
+    """The people table with every reviewed record replaced by the reviewer's codes and date; the areas
+    beside it (PEOPLE-areas.csv) with the counts reviewers corrected, written beside OUT.
 
     Example:
         coder people accept --people people.csv --store annotations-2014/ --out people-accepted.csv
     """
-    from coder.people.tasks import accept_people
+    from coder.people.classify import check_areas
+    from coder.people.tasks import accept_areas, accept_people
     from coder.returns import read_table
     from coder.spreadsheet import write_safe_csv
 
     cb = update_codebook(codebook)
     accepted = accept_people(read_table(people_csv), store, cb, file=str(people_csv))
+    areas_csv = areas_path_for(people_csv)
+    areas = accept_areas(check_areas(read_table(areas_csv), str(areas_csv)), store) if areas_csv.exists() else None
     write_safe_csv(accepted, out)
+    if areas is not None:
+        write_safe_csv(areas, areas_path_for(out))
+        typer.echo(f"wrote {len(areas)} area(s) to {areas_path_for(out)} "
+                   f"({int((areas['counts_source'] == 'human').sum())} with counts corrected in review)")
     typer.echo(f"wrote {len(accepted)} person record(s) to {out}: "
                + ", ".join(f"{k} {v}" for k, v in accepted["source"].value_counts().items()))
 
