@@ -4,9 +4,11 @@ Calibration is learned from held-out training answers, so it is only honest for 
 answer far from every training answer (a pasted page, a style never seen) gets a confidence the model has
 no evidence for. `NoveltyModel` measures how close each answer's embedding comes to the nearest training
 answer, and how much longer it is than the training answers; answers beyond what training answers
-themselves show (the `quantile` tail of their leave-one-out nearest-neighbour similarity, or over
-`length_factor` times the longest training answer) are *novel*: `coder suggest` sends them to review and
-reports their share, and `coder drift --model-dir` reports it per round.
+themselves show (further from every training answer than any training answer is from its nearest
+neighbour, `quantile` 0, or over `length_factor` times the longest training answer) are *novel*:
+`coder suggest` sends them to review and reports their share, and `coder drift --model-dir` reports it
+per round. (A 1% quantile flagged 0.35% of the bundled 2014 round and cost the round split 0.4 points
+of auto-coded share; 0 flags none of it and 12% of the style-shift set.)
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _max_similarity(A: np.ndarray, B: np.ndarray, exclude_self: bool = False) ->
 class NoveltyModel(BaseEstimator):
     """Nearest-training-answer similarity and length, with the limits training answers stay within."""
 
-    def __init__(self, quantile: float = 0.01, length_factor: float = 1.5) -> None:
+    def __init__(self, quantile: float = 0.0, length_factor: float = 1.5) -> None:
         self.quantile = quantile
         self.length_factor = length_factor
 
