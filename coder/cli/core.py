@@ -18,6 +18,7 @@ from coder.cli.options import (
     TargetOpt,
     console,
     load_codebook,
+    model_files,
     progress,
 )
 from coder.display import frame_table, metrics_table
@@ -91,7 +92,7 @@ def suggest(
     """
     from coder.spreadsheet import write_csv_atomic
 
-    check_output(out, [data, model_dir, codebook])
+    check_output(out, [data, *model_files(model_dir), codebook])
     cb, df = _load(data, codebook, encoding)
     from coder.model import pipeline
 

@@ -17,6 +17,7 @@ from coder.cli.options import (
     TargetOpt,
     console,
     load_codebook,
+    model_files,
     progress,
 )
 from coder.display import frame_table
@@ -140,7 +141,7 @@ def audit(
     from coder.rounds.accepted import read_accepted
     from coder.spreadsheet import write_csv_atomic
 
-    check_output(out, [data, model_dir, codebook])
+    check_output(out, [data, *model_files(model_dir), codebook])
     cb = load_codebook(codebook)
     df = read_accepted([data], cb, encoding)
     from coder.model import pipeline
