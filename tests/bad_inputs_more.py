@@ -210,7 +210,7 @@ def document_cases() -> list[Case]:
         d = _docs(t)
         put(t, "outside/secret.txt", "the neighbour's secret diary entry about the pooled budget " * 20)
         os.symlink(t / "outside" / "secret.txt", d / "link.txt")
-        put(t, "docs/=HYPERLINK(\"http://x\")", "a plan for the pooled budget of the partnership " * 20)
+        put(t, "docs/=HYPERLINK(\"evil\")", "a plan for the pooled budget of the partnership " * 20)
         return d
 
     return [
