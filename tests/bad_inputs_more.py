@@ -224,7 +224,7 @@ def document_cases() -> list[Case]:
         Case("docs-train-priority-unknown", train("a.txt,A,protocol,5,32,world peace"), says="column 'priorities'"),
         Case("docs-train-duplicated-label-rows", train(LABEL_OK + "\n" + LABEL_OK), says="twice"),
         Case("docs-train-missing-column", train("a.txt,A", header="file,title"), says="column"),
-        Case("docs-train-answers-not-utf8", lambda t, w: train(LABEL_OK)(t, w)[:4] + [
+        Case("docs-train-answers-not-utf8", lambda t, w: train(LABEL_OK)(t, w)[:4] + ["--answers",
             put(t, "answers.jsonl", b'{"qid": 1, "text": "caf\xe9"}\n'), "--model-dir", str(t / "dm"), "--no-eval"],
              says="UTF-8"),
         Case("docs-train-answers-qid-99", train(LABEL_OK, '{"qid": 99, "text": "yes"}\n'), says="column 'qid'"),
