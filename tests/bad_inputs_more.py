@@ -210,7 +210,7 @@ def document_cases() -> list[Case]:
         d = _docs(t)
         put(t, "outside/secret.txt", "the neighbour's secret diary entry about the pooled budget " * 20)
         os.symlink(t / "outside" / "secret.txt", d / "link.txt")
-        put(t, "docs/=HYPERLINK(\"http://x\")", "a plan for the pooled budget of the partnership " * 20)
+        put(t, "docs/=HYPERLINK(\"evil\")", "a plan for the pooled budget of the partnership " * 20)
         return d
 
     return [
@@ -224,7 +224,7 @@ def document_cases() -> list[Case]:
         Case("docs-train-priority-unknown", train("a.txt,A,protocol,5,32,world peace"), says="column 'priorities'"),
         Case("docs-train-duplicated-label-rows", train(LABEL_OK + "\n" + LABEL_OK), says="twice"),
         Case("docs-train-missing-column", train("a.txt,A", header="file,title"), says="column"),
-        Case("docs-train-answers-not-utf8", lambda t, w: train(LABEL_OK)(t, w)[:4] + [
+        Case("docs-train-answers-not-utf8", lambda t, w: train(LABEL_OK)(t, w)[:4] + ["--answers",
             put(t, "answers.jsonl", b'{"qid": 1, "text": "caf\xe9"}\n'), "--model-dir", str(t / "dm"), "--no-eval"],
              says="UTF-8"),
         Case("docs-train-answers-qid-99", train(LABEL_OK, '{"qid": 99, "text": "yes"}\n'), says="column 'qid'"),

@@ -79,10 +79,12 @@ def main() -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except Exception as e:  # usage errors from click or typer's vendored click
-        show = getattr(e, "show", None)
-        if callable(show) and hasattr(e, "exit_code"):
-            show()
+    except Exception as e:  # usage errors from click or typer's vendored click: one line too
+        message = getattr(e, "format_message", None)
+        if callable(message) and hasattr(e, "exit_code"):
+            ctx = getattr(e, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            typer.echo(f"error: {printable(message(), one_line=True)}{hint}", err=True)
             sys.exit(e.exit_code or 2)
         raise
 

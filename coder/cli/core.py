@@ -19,6 +19,7 @@ from coder.cli.options import (
     WideOpt,
     console,
     load_codebook,
+    model_files,
     progress,
 )
 from coder.display import frame_table, metrics_table
@@ -100,7 +101,7 @@ def suggest(
 
     if wide and out.suffix.lower() != ".xlsx":
         raise InputError("--wide writes a workbook: --out must be an .xlsx file", file=str(out))
-    check_output(out, [data, model_dir, codebook])
+    check_output(out, [data, *model_files(model_dir), codebook])
     cb, df = _load(data, codebook, encoding)
     from coder.model import pipeline
 

@@ -22,6 +22,7 @@ from coder.cli.options import (
     check_store,
     echo_pull,
     load_codebook,
+    model_files,
     progress,
 )
 from coder.documents.embed import DEFAULT_DOCUMENT_EMBEDDER
@@ -119,7 +120,7 @@ def code_cmd(
 
     from coder.documents.batch import BatchOptions, code_folder, remember_index
 
-    check_output(out, [input_dir, model_dir])
+    check_output(out, [input_dir, *model_files(model_dir)])
     state = {"t0": time.perf_counter(), "docs": 0, "pages": 0, "errors": 0, "done": 0, "total": None}
     opts = BatchOptions(max_bytes=int(max_mb * 2**20), max_pages=max_pages, target_precision=target_precision,
                         workers=workers)

@@ -68,6 +68,12 @@ class Pending(StrEnum):
     exclude = "exclude"
 
 
+def model_files(model_dir: Path) -> list[Path]:
+    """What an --out must never replace in a model folder (the folder itself may hold other files)."""
+    return [model_dir / n for n in ("registry.json", "versions", "manifest.json", "model.skops",
+                                    "documents.skops", "last-index.txt")]
+
+
 def load_codebook(path: Path | None):
     """The codebook a command works with: the given file, else the project's."""
     from coder.codebook import load_codebook as load

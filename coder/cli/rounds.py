@@ -19,6 +19,7 @@ from coder.cli.options import (
     ThresholdMethod,
     console,
     load_codebook,
+    model_files,
     progress,
 )
 from coder.display import frame_table
@@ -142,7 +143,7 @@ def audit(
     from coder.rounds.accepted import read_accepted
     from coder.spreadsheet import write_table
 
-    check_output(out, [data, model_dir, codebook])
+    check_output(out, [data, *model_files(model_dir), codebook])
     cb = load_codebook(codebook)
     df = read_accepted([data], cb, encoding)
     from coder.model import pipeline
