@@ -7,7 +7,11 @@ Steps (round 2014-05's hand codes play the reviewers, and are the truth every fi
   1. train v1 on round 2013-06 with the Learn-then-Test threshold (precision >= 0.95 w.p. >= 0.90);
   2. suggest codes for 2014-05; before review the report counts every suggestion;
   3. "review" the answers routed to review (reviewers give the hand code); the rest stay auto-coded;
-  3b. alternatively, review a fixed budget (share of all answers) in report-impact order;
+     then the same with one task per written answer (identical answers grouped; the reviewer gives the
+     group's most common hand code to every copy): "humans read" counts tasks, "answers decided" answers;
+  3b. alternatively, spend a budget of tasks (share of all answers) on the review set that bounds every
+     Appendix 3b line (coder.rounds.bound, target 2 points), and on least-confident-first for comparison;
+     prints every line still over 2 points, the worst regional line and the national worst;
   4. retrain on 2013-06 + the reviewed 2014-05 answers: compare with v1 on held-out answers, promote or not;
   5. score the promoted model on the 2014-05 answers nobody reviewed whose written answer it never saw.
 Per step: accuracy, share auto-coded, realised precision of the auto-coded answers against the bound, share

@@ -39,7 +39,9 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory):
     os.environ.update({"CODER_HOME": str(home), "CODER_LABEL_STUDIO_VENV": str(venv)})
     os.environ.pop("LABEL_STUDIO_URL", None)
     os.environ.pop("LABEL_STUDIO_API_KEY", None)
-    port = _free_port(18080)
+    # Several test sessions may start at once on one machine: each starts its search at its own offset, so two
+    # do not both find 18080 free and one end up talking to the other's server.
+    port = _free_port(18080 + os.getpid() % 1000)
     t0 = time.time()
     info = start_server(port=port, data_dir=home / "ls-data", echo=lambda m: print(m, file=sys.stderr),
                         activity=START_ACTIVITY.append)
