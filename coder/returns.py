@@ -127,8 +127,13 @@ def _header(c: object) -> str:
 def _locate_byte(raw: bytes, pos: int) -> tuple[int, str | None]:
     """Spreadsheet row (header = 1) and column name holding byte `pos` of a CSV."""
     prefix = raw[:pos].decode("utf-8", errors="replace")
-    records = list(csv.reader(io.StringIO(prefix)))
-    header = next(csv.reader(io.StringIO(raw.decode("utf-8", errors="replace"))), [])
+    if prefix.count('"') % 2:  # the byte sits inside a quoted field: close it so the field counts
+        prefix += '"'
+    try:
+        records = list(csv.reader(io.StringIO(prefix, newline="")))
+        header = next(csv.reader(io.StringIO(raw.decode("utf-8", errors="replace"), newline="")), [])
+    except csv.Error:  # not CSV at all (binary garbage): the file is named without a cell
+        return 1, None
     row = max(len(records), 1)
     col_index = len(records[-1]) - 1 if records else 0
     column = header[col_index] if 0 <= col_index < len(header) else None

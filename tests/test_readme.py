@@ -32,6 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "coder" / "data"
 NEEDS_SERVER = ("coder review server", "coder review push", "coder review pull", "coder docs push",
                 "coder docs pull")
+# Run as written, on the bundled data they name, by their own tests: the update round's commands by
+# tests/test_people_cli.py::test_readme_update_round_commands, the offline hand-off (export / import of a
+# Label Studio export) by tests/test_review_groups.py against a real server.
+RUN_ELSEWHERE = ("coder people", "coder review export", "coder review import")
 
 
 def readme_commands() -> list[str]:
@@ -45,7 +49,7 @@ def readme_commands() -> list[str]:
                 continue
             # `[--out drift.csv]`: run without and with the optional part
             forms = [re.sub(r"\s*\[[^]]*\]", "", line), re.sub(r"\[([^]]*)\]", r"\1", line)] if "[" in line else [line]
-            out += [f for f in forms if f not in out and not f.startswith(NEEDS_SERVER)]
+            out += [f for f in forms if f not in out and not f.startswith(NEEDS_SERVER + RUN_ELSEWHERE)]
     docs = [c for c in out if c.startswith("coder docs")]
     docs.sort(key=lambda c: not c.startswith("coder docs train"))  # the documents model first
     return [c for c in out if not c.startswith("coder docs")] + docs

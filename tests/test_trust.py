@@ -33,7 +33,7 @@ def crafted_answer_model(tmp_path: Path, codebook, payload: object) -> Path:
     """A model folder exactly as `coder train` lays it out (registry, manifest with the right codebook hash and
     sha256), whose model.skops holds `payload`: what a colleague with bad intent could hand an analyst."""
     d = tmp_path / "models"
-    manifest = {"model_version": "v1-evil", "codebook": codebook.name, "codebook_hash": codebook_hash(codebook)}
+    manifest = {"model_version": "v1-0e1c", "codebook": codebook.name, "codebook_hash": codebook_hash(codebook)}
     save_model(d, {"classifier": payload, "calibrator": None, "oof": {}}, manifest)
     return d
 

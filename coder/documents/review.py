@@ -224,6 +224,9 @@ def build_accepted(details: dict, store: ReviewStore) -> pd.DataFrame:
     when a reviewer decided some of it and nothing waits."""
     humans: dict[str, list[dict]] = {}
     for r in store.latest():  # every annotation's latest version; field answers add up per document
+        if not isinstance(r.get("sha256"), str) or not r["sha256"]:
+            raise InputError("a document review has no sha256 (was the file edited by hand?)",
+                             file=str(store.reviews_path), row=r.get("_line"), column="sha256")
         humans.setdefault(r["sha256"], []).append(r)
     rows = []
     for d in details["documents"]:
