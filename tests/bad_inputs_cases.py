@@ -75,7 +75,7 @@ BAD_RETURNS: dict[str, tuple[Callable[[Path], str], str]] = {
     "blank-answer-coded": (lambda t: put(t, "d.csv", HEADER + ROW.replace("Yes - agreed", "")), "blank answer"),
     "blank-round": (lambda t: put(t, "d.csv", HEADER + ROW.replace("2013-06", "", 1)), "column 'round'"),
     "nul-byte": (lambda t: put(t, "d.csv", HEADER + ROW.replace("Yes", "Y\x00es")), "control characters"),
-    "cp1252": (lambda t: put(t, "d.csv", (HEADER + ROW.replace("-", "–")).encode("cp1252")), "row 2, column 'text'"),
+    "cp1252": (lambda t: put(t, "d.csv", (HEADER + ROW.replace("-", "–")).encode("cp1252")), "row 2, column 'round'"),
     "utf16": (lambda t: put(t, "d.csv", (HEADER + ROW).encode("utf-16")), "UTF-16"),
     "binary-garbage": (lambda t: put(t, "d.csv", bytes(range(256)) * 4), "d.csv"),
     "folder-as-data": (lambda t: str((t / "dir.csv").mkdir() or t / "dir.csv"), "dir.csv"),
