@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from coder.documents.extract import (
@@ -21,6 +20,7 @@ from coder.documents.extract import (
     content_hash,
     extract_bytes,
 )
+from coder.text import sentencizer
 
 _RULE = re.compile(r"^[=\-_*#~+]{3,}$")
 _BULLET = re.compile(r"^([•●▪◦·\-\*–]\s|\d+(\.\d+)*[.)]?\s|\(?[a-zA-Z]\)\s|\(?[ivx]+\)\s|\|)")
@@ -34,15 +34,6 @@ class Passage:
     text: str
 
 
-@lru_cache(maxsize=1)
-def sentencizer():
-    """spaCy's blank English pipeline with the rule-based sentencizer (no model download, fast)."""
-    import spacy
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    nlp.max_length = 5_000_000
-    return nlp
 
 
 def page_blocks(text: str) -> list[tuple[str, bool]]:

@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
+
+from coder.text import sentencizer
 
 LINE_BREAK = re.compile(r"\s*(?:\n+|\s\|\s|;\s+(?=[A-Z•\-*]))\s*")
 BULLET = re.compile(r"^\s*(?:[•\-*–·]|\d+[.)])\s+")
 MIN_CHARS = 3
 
 
-@lru_cache(maxsize=1)
-def _nlp():
-    import spacy
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    nlp.max_length = 5_000_000
-    return nlp
 
 
 def split_sentences(texts: Sequence[str]) -> list[list[str]]:
@@ -37,7 +30,7 @@ def split_sentences(texts: Sequence[str]) -> list[list[str]]:
         lines = [BULLET.sub("", ln).strip() for ln in LINE_BREAK.split(t or "")]
         pieces.append([ln for ln in lines if len(ln) >= MIN_CHARS])
     flat = [ln for p in pieces for ln in p]
-    docs = iter(_nlp().pipe(flat, batch_size=256))
+    docs = iter(sentencizer().pipe(flat, batch_size=256))
     out = []
     for p in pieces:
         sents: list[str] = []

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+
+from coder.text import sentencizer
 
 _WORD_LABEL = r"(?:Person|Patient|Pt|Client|Individual|Service user|Case|Resident|Young person|(?i:service user))"
 STRONG = re.compile(
@@ -64,14 +65,6 @@ class PersonRecord:
         return " ".join(u.text.strip() for u in self.units)
 
 
-@lru_cache(maxsize=1)
-def sentencizer():
-    """A blank English pipeline with the rule-based sentencizer (nothing downloaded)."""
-    import spacy
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    return nlp
 
 
 def is_row(line: str) -> bool:
