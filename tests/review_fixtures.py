@@ -8,13 +8,12 @@ the real rule: suggested NR, confidence 1.0, route auto, model_version `rule`.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from cli_runner import coder as run_coder
 
 from coder.codebook import Codebook, format_codes
 from coder.returns import read_returns
@@ -72,6 +71,4 @@ def sign_up_reviewer(invite_url: str, email: str, password: str) -> str:
 
 def coder(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the command line as a user does."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "coder", *args], capture_output=True, text=True,
-                           cwd=cwd, env=full_env, timeout=600)
+    return run_coder(*args, cwd=cwd, env=env, timeout=600)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
+from cli_runner import CODER
 from review_fixtures import make_suggestions
 
 from coder.errors import InputError
@@ -93,7 +93,7 @@ def test_a_human_code_is_never_replaced_by_a_model_code(tmp_path, suggestions, c
 
 def test_accept_command_writes_a_table_read_returns_reads(tmp_path, suggestions, codebook):
     out = tmp_path / "accepted.csv"
-    r = subprocess.run([sys.executable, "-m", "coder", "accept", "--suggestions", str(suggestions),
+    r = subprocess.run([CODER, "accept", "--suggestions", str(suggestions),
                         "--store", str(tmp_path / "annotations"), "--out", str(out)],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -106,7 +106,7 @@ def test_accept_command_writes_a_table_read_returns_reads(tmp_path, suggestions,
     assert (returns["codes"] == "").sum() == (table["source"] == "pending").sum()
     assert not list(tmp_path.glob(".accepted.csv.*")), "no temporary file is left behind"
 
-    r = subprocess.run([sys.executable, "-m", "coder", "status", "--store", str(tmp_path / "annotations")],
+    r = subprocess.run([CODER, "status", "--store", str(tmp_path / "annotations")],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "2014-05" in r.stdout

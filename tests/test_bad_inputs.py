@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bad_inputs_cases import Case, codebook_cases, out_cases, report_cases, returns_cases  # noqa: E402
 from bad_inputs_more import document_cases, model_cases, store_cases, suggestion_cases  # noqa: E402
+from cli_runner import NO_SERVER
+from cli_runner import coder as run_coder
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "coder" / "data"
@@ -36,11 +38,7 @@ EXTRA_NEEDS = ("docs-search-valid-no-escapes", "docs-code-hostile-folder", "mode
 
 
 def coder(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = os.environ | {"COLUMNS": "200", "HF_HUB_OFFLINE": "1", "NO_COLOR": "1"}
-    env.pop("LABEL_STUDIO_URL", None)
-    env.pop("LABEL_STUDIO_API_KEY", None)
-    return subprocess.run([sys.executable, "-m", "coder", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=timeout)
+    return run_coder(*args, cwd=cwd, env={"NO_COLOR": "1"}, unset=NO_SERVER, timeout=timeout)
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
+from cli_runner import coder
 
 from coder.returns import read_returns, to_wide
 
 SAMPLE_QIDS = [3, 5, 13, 21]
 
 
-def coder(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coder", *args], capture_output=True, text=True, cwd=cwd,
-                          env=os.environ | {"COLUMNS": "200"}, timeout=900)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from cli_runner import CODER
 from review_fixtures import make_suggestions
 
 from coder.returns import read_table
@@ -85,7 +86,7 @@ def test_accept_killed_mid_write_keeps_the_previous_table_and_a_rerun_completes(
     out = tmp_path / "accepted.csv"
     pd.DataFrame({"round": ["old"], "text": ["the previous accepted table"]}).to_csv(out, index=False)
     previous = out.read_bytes()
-    cmd = [sys.executable, "-m", "coder", "accept", "--suggestions", str(suggestions),
+    cmd = [CODER, "accept", "--suggestions", str(suggestions),
            "--store", str(tmp_path / "annotations"), "--out", str(out)]
     caught = False
     for _ in range(3):

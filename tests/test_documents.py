@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import CODER
 
 from coder.documents.batch import CSV_COLUMNS, BatchOptions, code_folder
 from coder.documents.extract import DocumentError, extract, extract_bytes, list_documents
@@ -468,9 +469,8 @@ def test_cli_train_code_search(tmp_path, small_answers):
 
 def test_cli_user_errors_are_one_line(tmp_path):
     import subprocess
-    import sys
 
-    r = subprocess.run([sys.executable, "-m", "coder", "docs", "code", "--input", str(tmp_path / "missing"),
+    r = subprocess.run([CODER, "docs", "code", "--input", str(tmp_path / "missing"),
                         "--model-dir", str(tmp_path), "--out", str(tmp_path / "o.csv")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr

@@ -11,12 +11,12 @@ import copy
 import functools
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 import yaml
+from cli_runner import CODER
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -187,6 +187,6 @@ def test_recorded_reviews(lines):
 def test_a_fuzzed_file_through_the_command_line_is_one_line_exit_2(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_text("round,locality,region,qid,text\n2014-05,A,B,=1+1,\"unterminated\n")
-    r = subprocess.run([sys.executable, "-m", "coder", "suggest", "--data", str(p), "--model-dir",
+    r = subprocess.run([CODER, "suggest", "--data", str(p), "--model-dir",
                         str(tmp_path / "m"), "--out", str(tmp_path / "o.csv")], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr

@@ -1,4 +1,4 @@
-"""Every `coder ...` example in README.md's ```bash blocks, run as written (`python -m coder ...`).
+"""Every `coder ...` example in README.md's ```bash blocks, run as written (the installed `coder` script).
 
 The examples run in one working folder, in README order, one after another (the loop's outputs feed its
 next steps). The files they name are put there first, smaller so the module stays quick: `returns.csv`,
@@ -21,12 +21,11 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_runner import NO_SERVER, coder
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "coder" / "data"
@@ -99,11 +98,7 @@ def test_the_readme_has_examples_for_every_step():
 @pytest.mark.parametrize("command", COMMANDS)
 def test_readme_example_runs_as_written(command: str, workdir: Path):
     args = shlex.split(command)[1:]
-    env = os.environ | {"COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
-    for k in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
-        env.pop(k, None)
-    r = subprocess.run([sys.executable, "-m", "coder", *args], capture_output=True, text=True, cwd=workdir,
-                       env=env, timeout=1500)
+    r = coder(*args, cwd=workdir, unset=NO_SERVER, timeout=1500)
     assert r.returncode == 0, f"{command}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
     assert "Traceback" not in r.stderr
     for flag in ("--out",):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+from cli_runner import coder as run_coder
 
 from coder.errors import InputError
 from coder.model.safe_load import TRUSTED_TYPES, file_sha256, load_trusted
@@ -25,8 +25,7 @@ SAMPLE = "round,locality,region,qid,text\n2014-05,Anyshire,North East,3,We have 
 
 
 def coder(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coder", *args], capture_output=True, text=True,
-                          env=os.environ | {"COLUMNS": "200"}, timeout=600)
+    return run_coder(*args, timeout=600)
 
 
 def crafted_answer_model(tmp_path: Path, codebook, payload: object) -> Path:
