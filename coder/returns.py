@@ -25,14 +25,16 @@ CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 KEY = ["round", "locality", "qid"]
 
 
-def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
-    """Read a CSV or XLSX as strings, blanks as ''. Errors name the file and, for encodings, the row."""
+def read_table(path: str | Path, encoding: str = "utf-8", sheet: str | None = None) -> pd.DataFrame:
+    """Read a CSV or XLSX as strings, blanks as ''. Errors name the file and, for encodings, the row.
+
+    A workbook is read from `sheet` when it has a sheet of that name, else from its first sheet."""
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path))
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return unguard_frame(read_workbook(path))  # coder's own tables carry the formula guard: undo it
+        return unguard_frame(read_workbook(path, sheet))  # coder's own tables carry the formula guard: undo it
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError("the file is empty", file=str(path))
@@ -65,8 +67,9 @@ def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
     return unguard_frame(df)  # coder's own tables carry the spreadsheet formula guard: undo it
 
 
-def read_workbook(path: Path) -> pd.DataFrame:
-    """The first sheet of a workbook as strings (header = row 1), refusing what would silently lose data.
+def read_workbook(path: Path, sheet: str | None = None) -> pd.DataFrame:
+    """The first sheet (or `sheet`, when the workbook has it) as strings (header = row 1), refusing what would
+    silently lose data.
 
     A formula cell with no saved value (the workbook was written by a program, never opened in Excel) would
     read as a blank answer; a date cell would read as `2014-05-01 00:00:00`. Both are named instead.
@@ -74,8 +77,8 @@ def read_workbook(path: Path) -> pd.DataFrame:
     import openpyxl
 
     try:
-        values = openpyxl.load_workbook(path, read_only=True, data_only=True).worksheets[0]
-        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False).worksheets[0]
+        values, formulas = (_sheet(openpyxl.load_workbook(path, read_only=True, data_only=only), sheet)
+                            for only in (True, False))
         grid: list[list[str]] = []
         for r, (vals, forms) in enumerate(zip(values.iter_rows(values_only=True),
                                               formulas.iter_rows(values_only=True), strict=False), start=1):
@@ -104,6 +107,10 @@ def read_workbook(path: Path) -> pd.DataFrame:
     df = df.loc[:, [h != "" or df[h].astype(bool).any() for h in header]] if "" in header else df
     _refuse_control_characters(df, str(path))
     return df
+
+
+def _sheet(workbook, name: str | None):  # noqa: ANN001 - an openpyxl workbook
+    return workbook[name] if name and name in workbook.sheetnames else workbook.worksheets[0]
 
 
 def _refuse_control_characters(df: pd.DataFrame, file: str) -> None:

@@ -65,12 +65,19 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
 
 def write_xlsx(df: pd.DataFrame, path: str | Path) -> None:
     from openpyxl import Workbook
+
+    wb = Workbook()
+    fill_sheet(wb.active, df, "table")
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+
+
+def fill_sheet(ws, df: pd.DataFrame, title: str) -> None:  # noqa: ANN001 - an openpyxl worksheet
+    """One table on one sheet: bold frozen header, text columns wide and wrapped, formulas neutralised."""
     from openpyxl.styles import Alignment, Font
 
     safe = safe_frame(df)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "table"
+    ws.title = title[:31]
     ws.append([str(c) for c in safe.columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -89,8 +96,6 @@ def write_xlsx(df: pd.DataFrame, path: str | Path) -> None:
                 cell.alignment = wrap
         else:
             ws.column_dimensions[col].width = max(8, min(30, max(longest, len(str(c))) + 2))
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
 
 
 def _missing(v: object) -> bool:

@@ -18,11 +18,15 @@ SUGGESTION_REQUIRED = ["round", "locality", "qid", "suggested", "confidence", "r
 
 
 OPTIONAL_SUGGESTION_COLUMNS = ["human_codes", "priority"]
+# `coder suggest --wide` keeps every suggestion, long-form, on this sheet of its workbook: push and accept read
+# the workbook itself, so the analyst has one file
+LONG_SHEET = "All suggestions"
 
 
 def read_suggestions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
-    """Read a suggestions CSV (`coder suggest`), checking each row; errors name the file, row and column."""
-    df = read_table(path)
+    """Read a suggestions CSV or workbook (`coder suggest`), checking each row; errors name the file, row and
+    column."""
+    df = read_table(path, sheet=LONG_SHEET)
     missing = [c for c in SUGGESTION_REQUIRED if c not in df.columns]
     if missing:
         raise InputError(f"not a suggestions file: missing column(s) {', '.join(missing)} "

@@ -87,3 +87,24 @@ def test_wide_needs_an_xlsx(suggestions, tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip() == f"error: {tmp_path / 'a.csv'}: --wide writes a workbook: --out must be an .xlsx file"
     assert json.dumps(list(tmp_path.iterdir()), default=str).count("a.csv") == 0
+
+
+def test_the_suggestions_workbook_is_itself_the_suggestions_file(suggestions, codebook, tmp_path):
+    """`coder suggest --wide --out suggestions.xlsx` is the one file an analyst keeps: push, order and accept
+    read its long sheet, and nothing routed to review is lost from it."""
+    from coder.suggestions import LONG_SHEET, read_suggestions
+
+    s = read_table(suggestions)
+    out = tmp_path / "suggestions.xlsx"
+    write_wide(suggestions_as_accepted(s), out, title="Suggestions", suggestions=s)
+    assert load_workbook(out).sheetnames == ["Suggestions", "Legend", LONG_SHEET]
+    from_csv, from_xlsx = read_suggestions(suggestions, codebook), read_suggestions(out, codebook)
+    pd.testing.assert_frame_equal(from_xlsx.reset_index(drop=True), from_csv.reset_index(drop=True))
+
+    accepted = tmp_path / "accepted.csv"
+    r = coder("accept", "--suggestions", str(out), "--store", str(tmp_path / "annotations"), "--out", str(accepted))
+    assert r.returncode == 0, r.stderr
+    table = read_table(accepted)
+    assert len(table) == len(s) and (table["source"] == "pending").sum() == (s["route"] == "review").sum()
+    r = coder("review", "order", "--suggestions", str(out), "--out", str(tmp_path / "ordered.csv"))
+    assert r.returncode == 0, r.stderr

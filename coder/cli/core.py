@@ -81,7 +81,7 @@ def train(
 def suggest(
     data: DataOpt,
     model_dir: ModelDirOpt,
-    out: Annotated[Path, typer.Option("--out", help="Suggestions CSV to write.")],
+    out: Annotated[Path, typer.Option("--out", help="Suggestions file to write: CSV, or a workbook (.xlsx, and with --wide one row per area).")],
     target_precision: TargetOpt = None,
     codebook: CodebookOpt = None,
     encoding: EncodingOpt = "utf-8",
@@ -90,7 +90,8 @@ def suggest(
     """Suggest codes for every answer, with a calibrated confidence and a route (auto / review).
 
     With --wide the workbook has one row per area: auto-coded answers carry their code, answers routed to
-    review an empty code cell with the suggestion in its comment (review them with `coder review push`).
+    review an empty code cell with the suggestion in its comment. The sheet "All suggestions" keeps every
+    suggestion long-form, so `coder review push` and `coder accept` take the workbook itself.
 
     Example:
         coder suggest --data coder/data/returns.csv --model-dir models/ --out suggestions.csv
@@ -111,7 +112,7 @@ def suggest(
     if wide:
         from coder.review.wide import suggestions_as_accepted, write_wide
 
-        write_wide(suggestions_as_accepted(s), out, title="Suggestions")
+        write_wide(suggestions_as_accepted(s), out, title="Suggestions", suggestions=s)
     else:
         write_table(s, out)
     console.print(summary_table(s, model, target_precision))

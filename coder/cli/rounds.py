@@ -223,12 +223,12 @@ def review_order(
     from coder.returns import read_table
     from coder.rounds.order import plan_review
     from coder.spreadsheet import write_table
-    from coder.suggestions import read_suggestions
+    from coder.suggestions import LONG_SHEET, read_suggestions
 
     check_output(out, [suggestions, definitions, codebook])
     cb = load_codebook(codebook)
     read_suggestions(suggestions, cb)  # validates every row
-    s = read_table(suggestions)
+    s = read_table(suggestions, sheet=LONG_SHEET)
     s["qid"] = s["qid"].str.strip().str.lstrip("Qq").astype(int)
     defs = load_report_definitions(definitions, codebook=cb)
     ordered, bound = plan_review(s, defs, order.value, target=target,

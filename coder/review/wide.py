@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from coder.files import atomic_path
-from coder.spreadsheet import safe_cell
+from coder.spreadsheet import fill_sheet, safe_cell
+from coder.suggestions import LONG_SHEET
 
 FILLS = {"human": "C6EFCE", "auto": "DDEBF7", "rule": "EDEDED", "pending": "FFEB9C"}
 MEANING = {
@@ -44,8 +45,12 @@ def suggestions_as_accepted(suggestions: pd.DataFrame) -> pd.DataFrame:
     return s
 
 
-def write_wide(table: pd.DataFrame, path: str | Path, title: str = "Codes") -> dict[str, int]:
+def write_wide(table: pd.DataFrame, path: str | Path, title: str = "Codes",
+               suggestions: pd.DataFrame | None = None) -> dict[str, int]:
     """Write the accepted codes (`coder accept`'s table, or `suggestions_as_accepted`) as a wide workbook.
+
+    With `suggestions`, the workbook also holds them long-form on the `LONG_SHEET` sheet, which
+    `read_suggestions` reads: `coder review push` and `coder accept` take the workbook as it is.
 
     Returns how many code cells of each source were written.
     """
@@ -110,6 +115,9 @@ def write_wide(table: pd.DataFrame, path: str | Path, title: str = "Codes") -> d
                                      "coder reads this workbook back as a returns file.")])
     legend.column_dimensions["B"].width = 10
     legend.column_dimensions["C"].width = 80
+    if suggestions is not None:
+        legend.append(["", "", f"`{LONG_SHEET}`: every suggestion, a row per answer, as coder review push reads it."])
+        fill_sheet(wb.create_sheet(), suggestions, LONG_SHEET)
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return counts
