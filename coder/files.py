@@ -7,6 +7,7 @@ target in one step, and the folder is fsynced so the rename itself is on disk.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -139,7 +140,8 @@ def staged_dir(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
+    _remove_abandoned_stages(target)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".staging", dir=target.parent))
     try:
         os.chmod(stage, 0o777 & ~_umask())
         yield stage
@@ -147,6 +149,25 @@ def staged_dir(target: str | Path) -> Iterator[Path]:
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _remove_abandoned_stages(target: Path) -> None:
+    """Staging folders of runs that were killed (their process is gone): a kill cannot clean up after itself,
+    so the next run does. Folders of a run still going are left alone."""
+    for stage in target.parent.glob(f".{glob.escape(target.name)}.*.staging"):
+        pid = stage.name[len(target.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def swap_in(stage: Path, target: Path) -> None:

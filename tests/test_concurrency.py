@@ -100,3 +100,49 @@ def test_accept_killed_mid_write_keeps_the_previous_table_and_a_rerun_completes(
     assert r.returncode == 0, r.stderr
     table = read_table(out)
     assert len(table) == len(read_table(suggestions)) and set(table["source"]) <= {"auto", "rule", "pending"}
+
+
+def _report_folder(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _as_in_a_terminal() -> None:
+    """Ctrl-C reaches the command as in a terminal (a test runner started in the background ignores SIGINT,
+    and its children would inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_a_report_interrupted_or_killed_midway_leaves_the_previous_report_whole(tmp_path, returns_path):
+    """`coder report` builds its folder beside the old one and swaps it in whole: Ctrl-C (SIGINT) or a kill
+    while it writes leaves the previous report exactly as it was, and a re-run completes."""
+    out = tmp_path / "reports"
+    cmd = [CODER, "report", "--data", str(returns_path), "--out", str(out), "--round", "2013-06"]
+    first = subprocess.run(cmd, env=ENV, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr
+    previous = _report_folder(out)
+    assert "index.html" in previous and "appendix3b.csv" in previous
+
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        caught = False
+        for _ in range(3):
+            proc = subprocess.Popen(cmd, env=ENV, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    text=True, preexec_fn=_as_in_a_terminal)
+            t0 = time.monotonic()
+            while proc.poll() is None and time.monotonic() - t0 < 300:
+                if any(tmp_path.glob(".reports.*.staging/*")):  # the new report is being written
+                    proc.send_signal(sig)
+                    caught = True
+                    break
+            err = proc.communicate(timeout=300)[1]
+            assert _report_folder(out) == previous, f"after {sig.name} the previous report is whole"
+            if caught:
+                assert proc.returncode != 0
+                if sig == signal.SIGINT:
+                    assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
+                    assert not list(tmp_path.glob(".reports.*")), "Ctrl-C leaves no staging folder"
+                break
+        assert caught, f"coder report was never caught writing ({sig.name})"
+
+    rerun = subprocess.run(cmd, env=ENV, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stderr
+    assert set(_report_folder(out)) == set(previous) and not list(tmp_path.glob(".reports.*"))

@@ -51,6 +51,9 @@ def fail(message: object) -> None:
     sys.exit(2)
 
 
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it
+
+
 def main() -> None:
     """Entry point: run the app, turning InputError into `error: <file>, row N, column 'c': ...` + exit 2.
 
@@ -61,6 +64,8 @@ def main() -> None:
         rc = app(standalone_mode=False)
         # Outside standalone mode click returns typer.Exit's code instead of exiting.
         if isinstance(rc, int) and rc:
+            if rc == INTERRUPTED:  # typer turns Ctrl-C into this code, silently
+                typer.echo("interrupted", err=True)
             sys.exit(rc)
     except InputError as e:
         fail(e)
@@ -73,7 +78,7 @@ def main() -> None:
         fail(f"input is not {e.encoding} text (byte {e.start})")
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except typer.Abort:

@@ -81,7 +81,8 @@ def train(
 def suggest(
     data: DataOpt,
     model_dir: ModelDirOpt,
-    out: Annotated[Path, typer.Option("--out", help="Suggestions file to write: CSV, or a workbook (.xlsx, and with --wide one row per area).")],
+    out: Annotated[Path, typer.Option("--out", help="Suggestions file to write: CSV, or a workbook (.xlsx; "
+                                                    "with --wide, one row per area).")],
     target_precision: TargetOpt = None,
     codebook: CodebookOpt = None,
     encoding: EncodingOpt = "utf-8",
