@@ -321,3 +321,48 @@ def test_an_interrupted_push_finishes_on_rerun_without_duplicates(label_studio, 
     assert (result.added, result.already) == (n_review - 10, 10)
     keys = [t.data["key"] for t in tasks_of(project)]
     assert len(keys) == n_review == len(set(keys))
+
+
+def test_a_pull_killed_mid_write_keeps_the_store_whole_and_a_rerun_completes(label_studio, suggestions,
+                                                                             tmp_path):
+    """SIGKILL `coder review pull` while it writes the store: the previous reviews stay whole (every line
+    parses, none lost), and pulling again records each decision exactly once."""
+    import signal
+    import time
+
+    from cli_runner import CODER
+
+    project, store_dir = "killed-pull", tmp_path / "annotations"
+    assert push(suggestions, project, store_dir).returncode == 0
+    done = [t for t in tasks_of(project) if t.data["areas"] == 1][:4]
+    for t in done:
+        annotate(t, t.data["suggested"].split(";"))
+    store = ReviewStore(store_dir)
+    # a season of earlier reviews (~8 MB), so the rewrite takes long enough to be caught
+    store.add([{"record_id": f"earlier|{i}", "annotation": f"earlier|{i}", "codes": "1", "text": "y" * 20_000}
+               for i in range(400)])
+    before = store.reviews_path.read_bytes()
+    cmd = [CODER, "review", "pull", "--project", project, "--store", str(store_dir)]
+    caught = False
+    for _ in range(5):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t0 = time.monotonic()
+        while proc.poll() is None and time.monotonic() - t0 < 120:
+            if any(store_dir.glob(".reviews.jsonl.*.tmp")):
+                os.kill(proc.pid, signal.SIGKILL)
+                caught = True
+                break
+        proc.wait()
+        if caught:
+            break
+        store.reviews_path.write_bytes(before)  # the pull finished first: put the store back and try again
+    assert caught, "coder review pull was never caught writing"
+    assert store.reviews_path.read_bytes() == before, "the killed pull left the previous store as it was"
+
+    r = coder("review", "pull", "--project", project, "--store", str(store_dir))
+    assert r.returncode == 0, r.stderr
+    assert f"recorded {len(done)} new review(s)" in r.stdout
+    records = ReviewStore(store_dir).records()
+    assert len(records) == 400 + len(done) == len({x["record_id"] for x in records})
+    r = coder("review", "pull", "--project", project, "--store", str(store_dir))
+    assert r.returncode == 0 and "recorded 0 new review(s)" in r.stdout
