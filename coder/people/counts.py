@@ -19,12 +19,14 @@ WORDS = {"none": 0, "nobody": 0, "no one": 0, "neither": 0, "zero": 0, "nil": 0,
 DIS, HOSP, NBJ, SKIP = "discharged_count", "in_hospital_count", "not_by_june_count", "skip"
 BOUNDARY = re.compile(r"[;|.](?!\d)|\s/\s|,\s|\s(?:and|but)\s|\s[–—-]\s")
 PREDICATES: list[tuple[str, re.Pattern]] = [
-    (NBJ, re.compile(r"will not|won't|not be discharged|not discharged|not by ju|not out by|still be in hospital on"
+    (NBJ, re.compile(r"will not|won't|not be discharged|not discharged|not by (?:1 )?ju|not out by"
+                     r"|still be in hospital on"
                      r"|remain in hospital after|after (?:1 )?june|after the milestone|will not leave|\bare not\b"
                      r"|\bnot\s*$|not\.|\bnot\b(?=\s*\))|miss\w* the|beyond (?:1 )?june|post-?june|not (?:meet|make)\b"
                      r"|will still be in", re.I)),
     (SKIP, re.compile(r"will (?:be|do|have|move|both)|to be discharged|\bdue\b|one more|further|confirmed moves"
                       r"|planned for|will be before|will be by|is due|(?<!not )out by june|on track|^\s*more\b"
+                      r"|(?<!not )to be out"
                       r"|expect\w* to", re.I)),
     (SKIP, re.compile(r"(?<!since )(?<!since the )stocktake(?! have)|@ stocktake|in scope|cohort|\btotal\b"
                       r"|programme|last summer"
@@ -36,7 +38,8 @@ PREDICATES: list[tuple[str, re.Pattern]] = [
                       r"|\bin\b\s*$|\bleft\s*\d"
                       r"|^\s*in\b(?!\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|20\d\d|our|the|their|his|her))"
                       r"|hospital now|\bin\s*$", re.I)),
-    (DIS, re.compile(r"discharg|disch|d/c|\bout\b(?! of\b)|returned|moved"
+    (DIS, re.compile(r"discharg|disch|d/c|\bout\b(?! of\b(?! hospital))|returned|moved"
+                     r"|(?:living|live|settled) in the community|into the community|moved on"
                      r"|\b(?:have|has)\s+(?:now\s+|since\s+|all\s+|both\s+|already\s+)*left", re.I)),
 ]
 ALL_NOT = re.compile(r"\b(?:none|neither)(?: of (?:the |our |those |these )?(?:other |remaining )?(\w+))?\b", re.I)
@@ -52,13 +55,17 @@ TOTAL = re.compile(r"(?:\bcorrect(?:ed)? (?:number|figure|total) (?:is|was|shoul
 TOTAL_OF = {DIS: re.compile(r"discharg|disch|d/c|\bleft\b|moved", re.I),
             HOSP: re.compile(r"still in|remain|in hosp|in-?patient", re.I),
             NBJ: re.compile(r"not by ju|will not|won't|not be discharged", re.I)}
+# "no Penfield people in in-patient settings", "no in-patients": nobody still in hospital
+NO_ONE_IN = re.compile(r"\bno (?:(?:[A-Z][a-z]+|other|more) )?(?:people|persons|patients|residents|individuals|adults"
+                       r"|service users)\b[^.;]{0,25}\b(?:in hospital|in (?:an? )?in-?patient|in (?:an? )?(?:ATU|secure"
+                       r"|assessment|hospital))|\bno (?:in-?patients|inpatients)\b", re.I)
 LABEL_LINE = re.compile(r"^\s*(?:\W\s*)?(?:\(?\w\)\s+|\d+[.)]\s+)?(?:(?i:Person|Patient|Pt|Client|Individual"
                         r"|Service user|Young person|Case|Mr|Ms|Mrs|Miss)\b"
-                        r"|(?![AI]\s)[A-Z]{1,2}\d*\b(?!\s+(?:in|people))"
+                        r"|(?![AI]\s)[A-Z]{1,2}\d*\b(?![/&])(?!\s+(?:in|people))"
                         r"|[A-Z]\.)")
 ALL_OUT = re.compile(r"\b(?:all|both|the remaining)\b[^.;]{0,40}\b"
                      r"(?:will (?:have been|both|all|be discharged (?:by|before))"
-                     r"|out by june"
+                     r"|(?:expected )?to be discharged (?:by|before) (?:1 )?june|out by june"
                      r"|on track for discharge|leave hospital before|will both)|\bboth out by june", re.I)
 
 
@@ -71,13 +78,14 @@ def number_matcher():
     nlp = spacy.blank("en")
     matcher = Matcher(nlp.vocab)
     matcher.add("NUMBER", [[{"LIKE_NUM": True}], [{"LOWER": {"IN": ["none", "nobody", "neither", "nil"]}}],
-                           [{"LOWER": "no"}, {"LOWER": {"IN": ["one", "people", "patients", "individuals"]}}]])
+                           [{"LOWER": "no"}, {"LOWER": {"IN": ["one", "people", "patients", "individuals"]}}],
+                           [{"LOWER": "no"}, {"ORTH": "-"}, {"LOWER": "one"}]])
     return nlp, matcher
 
 
 def _value(word: str) -> int | None:
     w = word.lower()
-    if w.startswith("no "):
+    if w.startswith(("no ", "no-")):
         return 0  # "no one", "no people"
     if w in WORDS:
         return WORDS[w]
@@ -91,7 +99,8 @@ def _clause(line: str, start: int, end: int) -> tuple[str, str]:
     if cuts and not before[cuts[-1].end():].strip() and re.fullmatch(r"\s[–—-]\s|\|", cuts[-1].group(0)):
         cuts.pop()  # a headline figure after a dash or in the next cell: "In hosp – four", "| Discharged | 3 |"
     before = before[cuts[-1].end():] if cuts else before
-    after = line[end:]
+    # an aside in brackets does not end the clause: "Two people (A and B) have been discharged"
+    after = re.sub(r"\([^()]*\)", lambda p: " " * len(p.group(0)), line[end:])
     m = BOUNDARY.search(after)
     if m and m.group(0) == ", " and re.fullmatch(r"\s*(?:people|persons?|individuals?|patients?)?\s*",
                                                  after[:m.start()]):
@@ -111,6 +120,7 @@ def classify_number(before: str, after: str) -> str | None:
         return None
     best: tuple[int, str] | None = None
     before = re.sub(r"\([^()]*\)", " ", before)  # "Discharged (since stocktake) 3": an aside in the label
+    before = re.sub(r"\(\s*n\s*=\s*$", " ", before, flags=re.I)  # "Discharged (n=3)"
     for field, pat in PREDICATES:
         for m in pat.finditer(after):
             d = m.start()
@@ -155,10 +165,13 @@ def extract_counts(text: str) -> dict[str, int | None]:
             _none_of(line, m, put)
         if ALL_OUT.search(line):
             put(NBJ, 0)
-        if re.search(r"\bno discharges to report\b", line, re.I):
+        if re.search(r"\bno discharges\b(?!\s+(?:are |were )?(?:expected|planned|due|will|before|by)\b)", line, re.I):
             put(DIS, 0)
+        if NO_ONE_IN.search(line) and not re.search(r"stocktake", line[NO_ONE_IN.search(line).end():][:30], re.I):
+            put(HOSP, 0)
         if re.search(r"\bnobody who will still be in hospital\b", line, re.I):
             put(NBJ, 0)
+        line = re.sub(r"(?<=\s)[x×](?=\d{1,2}\b)", " ", line)  # "D/C x3": three discharged
         doc = nlp(line)
         for _, s, e in sorted(matcher(doc), key=lambda m: m[1]):
             span = doc[s:e]
@@ -171,6 +184,8 @@ def extract_counts(text: str) -> dict[str, int | None]:
             if re.search(r"(?:\bsection|\bsec|\bs)\.?\s*$|\b(?:person|patient|pt|client|individual|service user"
                          r"|young person|case|no)\.?\s*$", line[:start], re.I):
                 continue  # "under section 3": a section of the Mental Health Act; "Patient 5": a label
+            if re.search(r"\bno[\s-]$", line[:start], re.I):
+                continue  # the 'one' of 'no one' / 'no-one', read as 0 above
             if re.search(r"\b(?:of the|of our|of these|of those)\s*$", line[:start], re.I):
                 continue  # "of the three who remain": the head of a partition, read below
             before, after = _clause(line, start, end)
