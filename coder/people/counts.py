@@ -59,6 +59,7 @@ TOTAL_OF = {DIS: re.compile(r"discharg|disch|d/c|\bleft\b|moved", re.I),
 NO_ONE_IN = re.compile(r"\bno (?:(?:[A-Z][a-z]+|other|more) )?(?:people|persons|patients|residents|individuals|adults"
                        r"|service users)\b[^.;]{0,25}\b(?:in hospital|in (?:an? )?in-?patient|in (?:an? )?(?:ATU|secure"
                        r"|assessment|hospital))|\bno (?:in-?patients|inpatients)\b", re.I)
+COHORT = re.compile(r"stocktake|in scope|cohort|2013|originally|initially|back in", re.I)  # who was in hospital then
 LABEL_LINE = re.compile(r"^\s*(?:\W\s*)?(?:\(?\w\)\s+|\d+[.)]\s+)?(?:(?i:Person|Patient|Pt|Client|Individual"
                         r"|Service user|Young person|Case|Mr|Ms|Mrs|Miss)\b"
                         r"|(?![AI]\s)[A-Z]{1,2}\d*\b(?![/&])(?!\s+(?:in|people))"
@@ -128,7 +129,7 @@ def classify_number(before: str, after: str) -> str | None:
                 best = (d, field)
             break
         tail = list(pat.finditer(before))
-        if tail and re.fullmatch(r"\w*(?:\s+[\w@]+){0,5}?[\s:=(\-–|]*", before[tail[-1].end():]):
+        if tail and re.fullmatch(r"\w*(?:\s+[\w@]+){0,6}?[\s:=(\-–|]*", before[tail[-1].end():]):
             d = 0 if field == NBJ else len(before) - tail[-1].end()  # "will not be discharged by June: 3"
             if best is None or d < best[0]:
                 best = (d, field)
@@ -190,8 +191,8 @@ def extract_counts(text: str) -> dict[str, int | None]:
                 continue  # "of the three who remain": the head of a partition, read below
             before, after = _clause(line, start, end)
             field = classify_number(before, after)
-            if field == HOSP and re.search(r"stocktake|in scope|cohort", after + before, re.I) and not re.search(
-                    r"now|still|remain", after + before, re.I):
+            if field == HOSP and COHORT.search(after + before) and not re.search(r"now|still|remain", after + before,
+                                                                                 re.I):
                 continue
             if field is None and ALL_LEFT.match(after) and not re.search(r"\b(?:not|none|will)\b", after, re.I):
                 field = DIS
