@@ -58,6 +58,8 @@ def test_headline_figures_after_a_dash_or_in_the_next_cell(text, expected):
     "Two young people in residential schools out of county will transfer to adult services in 2015.",
     "We expect to discharge one more before June.",  # a plan, not a count
     "Will be discharged by 1 June: 1",  # still in hospital, not one of the three counts
+    "Three people on our at-risk register remain in the community.",
+    "We have eleven people in out-of-area residential placements under review.",
 ])
 def test_numbers_that_are_not_counts(text):
     assert counts(text) == (None, None, None)

@@ -6,6 +6,12 @@ number words, "none", "nobody", "neither", "both", "all N". Each number is read 
 hospital" (in hospital), "will not be discharged by June" (not by June). Numbers about the stocktake cohort
 ("six people in scope", "at the time of the stocktake") are not counts here, and a count the text does not
 state stays blank: a number worked out from others is not stated (codebook update-2014.yaml, Q1-Q3).
+
+Authors correct themselves and report in steps, so a total or a corrected figure ("making three in all", "the
+correct number is four", "(so five)") replaces the figure its sentence was about, while an earlier return's
+figure ("previously reported 6", "we reported 7 in January") and an increment since it are skipped. Headline
+figures may follow a dash or sit in the next table cell; numbers that are labels ("Patient 5"), sections of
+the Mental Health Act ("section 3") or years are never counts.
 """
 
 from __future__ import annotations
@@ -34,11 +40,12 @@ PREDICATES: list[tuple[str, re.Pattern]] = [
     # a figure from an earlier return, or an increment since it, is not the count since the stocktake
     (SKIP, re.compile(r"previously|we (?:had )?(?:said|reported)|(?:last|previous|earlier|january|jan|february|feb"
                       r"|march) return|since (?:then|our \w+ return|the last return)|was wrong|incorrect", re.I)),
-    (HOSP, re.compile(r"still in|still there|remain|in hosp|in-?patient|\binpts?\b|\bin\b(?=\s*\d)(?!\s*(?:19|20)\d\d)"
+    (HOSP, re.compile(r"still in|still there|remain(?!\w*\s+(?:in|at)\s+(?:the\s+)?(?:community|home|their|his|her"
+                      r"|own))|in hosp|in-?patient|\binpts?\b|\bin\b(?=\s*\d)(?!\s*(?:19|20)\d\d)"
                       r"|\bin\b\s*$|\bleft\s*\d"
                       r"|^\s*in\b(?!\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|20\d\d|our|the|their|his|her))"
                       r"|hospital now|\bin\s*$", re.I)),
-    (DIS, re.compile(r"discharg|disch|d/c|\bout\b(?! of\b(?! hospital))|returned|moved"
+    (DIS, re.compile(r"discharg|disch|d/c|\bout\b(?![- ]of[- ](?!hospital))|returned|moved"
                      r"|(?:living|live|settled) in the community|into the community|moved on"
                      r"|\b(?:have|has)\s+(?:now\s+|since\s+|all\s+|both\s+|already\s+)*left", re.I)),
 ]
