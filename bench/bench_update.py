@@ -4,9 +4,10 @@ Trains on the `train` split of coder/data/updates-gold (50 areas), codes the 35 
 person records found (F1 on (area, label)), status / care package / reasons / plan codes (micro-F1 over
 codes, NR counted as a code), estimated discharge month exact, counts exact, and the same for a keyword
 baseline (codes from the words of each code's label, first month name in the evidence, first number near a
-keyword). Usage:
+keyword). Then trains on the whole bundled corpus and prints the same table on bench/update-styles/ (22 areas
+written in styles the bundled corpus lacks, never used for tuning; see its README). Usage:
 
-    PYTHONPATH=$PWD python bench/bench_update.py
+    PYTHONPATH=$PWD python bench/bench_update.py [--bundled-only]
 """
 
 from __future__ import annotations
@@ -79,23 +80,14 @@ def baseline_counts(text: str) -> dict[str, int | None]:
     return out
 
 
-def main() -> None:
-    cb = load_codebook(ROOT / "codebook" / "update-2014.yaml")
-    updates = read_updates(DATA / "updates.csv")
-    people_tr, areas_tr = read_gold(DATA / "updates-gold", "train")
-    people_te, areas_te = read_gold(DATA / "updates-gold", "test")
-    train_u = updates[updates["locality"].isin(areas_tr["locality"])]
-    test_u = updates[updates["locality"].isin(areas_te["locality"])].reset_index(drop=True)
-    t0 = time.time()
-    with tempfile.TemporaryDirectory() as tmp:
-        model = train_people(train_u, people_tr, areas_tr, cb, Path(tmp) / "m")
-        t_train = time.time() - t0
-        t0 = time.time()
-        people, areas = code_people(test_u, model)
-        t_code = time.time() - t0
-    print(f"update round bench: train {len(areas_tr)} areas / {len(people_tr)} people; "
-          f"test {len(areas_te)} areas / {len(people_te)} people; train {t_train:.0f} s, code {t_code:.0f} s")
+STYLES = ROOT / "bench" / "update-styles"
 
+
+def score(test_u: pd.DataFrame, people_te: pd.DataFrame, areas_te: pd.DataFrame, model) -> None:
+    """Code `test_u` with `model` and print the per-field table against the gold and the keyword baseline."""
+    t0 = time.time()
+    people, areas = code_people(test_u, model)
+    print(f"coded {len(areas_te)} areas / {len(people_te)} people in {time.time() - t0:.0f} s")
     gold = {(r.locality, norm(r.person)): r for r in people_te.itertuples(index=False)}
     got = {(r.locality, norm(r.person)): r for r in people.itertuples(index=False)}
     tp = len(gold.keys() & got.keys())
@@ -106,28 +98,33 @@ def main() -> None:
         for rec in split_people(u.locality, u.text):
             base[(u.locality, norm(rec.person))] = keyword_baseline(rec.evidence)
     both = sorted(gold.keys() & got.keys())
+    both_base = [k for k in both if k in base]
     rows = [("person records found (F1)", found_f1, found_f1, len(gold))]
     for col in ("status", "care_package", "reasons"):
         g = [str(getattr(gold[k], col)) for k in both]
         rows.append((f"{col} codes (micro-F1)", micro_f1(g, [str(getattr(got[k], col)) for k in both]),
-                     micro_f1(g, [base[k][col] for k in both]), len(both)))
+                     micro_f1([str(getattr(gold[k], col)) for k in both_base], [base[k][col] for k in both_base]),
+                     len(both)))
     g = [str(gold[k].est_discharge) for k in both]
     rows.append(("estimated discharge (month exact)",
                  sum(a == b for a, b in zip(g, [got[k].est_discharge for k in both], strict=True)) / len(both),
-                 sum(a == b for a, b in zip(g, [base[k]["est_discharge"] for k in both], strict=True)) / len(both),
+                 sum(str(gold[k].est_discharge) == base[k]["est_discharge"] for k in both_base) / len(both_base),
                  len(both)))
     ga = areas_te.set_index("locality")
     pa = areas.set_index("locality")
+    texts = test_u.set_index("locality")["text"]
     ok = bok = n = 0
     for loc in ga.index:
-        bc = baseline_counts(test_u.set_index("locality").loc[loc, "text"])
+        bc = baseline_counts(texts.loc[loc])
         for f in COUNT_FIELDS:
-            gv = str(ga.loc[loc, f])
+            v = ga.loc[loc, f]
+            gv = "" if pd.isna(v) or str(v).strip() == "" else str(int(float(v)))
             ok += str(pa.loc[loc, f]) == gv
             bok += ("" if bc[f] is None else str(bc[f])) == gv
             n += 1
     rows.append(("counts (exact, 3 per area)", ok / n, bok / n, n))
-    rows.append(("plan status (accuracy)", float((pa.loc[ga.index, "plan_status"] == ga["plan_status"]).mean()),
+    rows.append(("plan status (accuracy)",
+                 float((pa.loc[ga.index, "plan_status"].astype(str) == ga["plan_status"].astype(str)).mean()),
                  float("nan"), len(ga)))
     incons = set(ga.index[ga["counts_consistent"] == "no"])
     flagged = set(pa.index[pa["counts_consistent"] == "no"])
@@ -138,6 +135,32 @@ def main() -> None:
     auto = people["route"] == "auto"
     print(f"person records routed auto: {auto.mean():.1%}; exact on all three codes among them: "
           f"{_all_exact(people[auto], gold):.3f}")
+
+
+def main() -> None:
+    cb = load_codebook(ROOT / "codebook" / "update-2014.yaml")
+    updates = read_updates(DATA / "updates.csv")
+    people_tr, areas_tr = read_gold(DATA / "updates-gold", "train")
+    people_te, areas_te = read_gold(DATA / "updates-gold", "test")
+    train_u = updates[updates["locality"].isin(areas_tr["locality"])]
+    test_u = updates[updates["locality"].isin(areas_te["locality"])].reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.time()
+        model = train_people(train_u, people_tr, areas_tr, cb, Path(tmp) / "m")
+        print(f"update round bench, held-out bundled areas: train {len(areas_tr)} areas / {len(people_tr)} people "
+              f"({time.time() - t0:.0f} s); test {len(areas_te)} areas / {len(people_te)} people")
+        score(test_u, people_te, areas_te, model)
+        if "--bundled-only" in sys.argv:
+            return
+        people_all, areas_all = read_gold(DATA / "updates-gold", None)
+        t0 = time.time()
+        model = train_people(updates, people_all, areas_all, cb, Path(tmp) / "all")
+        styles_u = read_updates(STYLES / "updates.csv")
+        people_st, areas_st = read_gold(STYLES / "gold", None)
+        print(f"\nupdate round bench, bench/update-styles (styles the bundled corpus lacks): train all "
+              f"{len(areas_all)} bundled areas / {len(people_all)} people ({time.time() - t0:.0f} s); "
+              f"test {len(areas_st)} areas / {len(people_st)} people")
+        score(styles_u, people_st, areas_st, model)
 
 
 def _all_exact(people: pd.DataFrame, gold: dict) -> float:

@@ -22,6 +22,7 @@ from coder.model.pipeline import CoderModel, predict, train
 from coder.model.route import route
 from coder.people.counts import COUNT_FIELDS, check_count, extract_counts
 from coder.people.extract import check_month, extract_date
+from coder.people.rules import add_reasons, late_by_date
 from coder.people.split import split_people
 
 STATUS, PACKAGE, REASONS, PLAN = 5, 6, 7, 4
@@ -146,10 +147,21 @@ def code_people(updates: pd.DataFrame, model: CoderModel, embedder: Embedder | N
     said_not = people["evidence"].str.contains(NOT_BY_JUNE) & (people["status"] != "0")
     people.loc[said_not, "status"] = "0"
     people.loc[said_not, "route_status"] = "review"
+    late = [late_by_date(s, extract_date(t, False), t) for s, t in zip(people["status"], people["evidence"],
+                                                                       strict=True)]
+    people.loc[late, "status"] = "0"
+    people.loc[late, "route_status"] = "review"
     not_late = people["status"].isin(["1", "3"])  # the codebook: no reasons for people out by June
     people.loc[not_late, "reasons"] = model.blank_code
     people.loc[not_late, "reasons_confidence"] = people.loc[not_late, "status_confidence"]
     people.loc[not_late, "route_reasons"] = people.loc[not_late, "route_status"]
+    still_in = people["status"] == "0"
+    named = [add_reasons(c, t, model.blank_code) for c, t in zip(people.loc[still_in, "reasons"],
+                                                                  people.loc[still_in, "evidence"], strict=True)]
+    added = still_in.copy()
+    added[still_in] = [a != c for a, c in zip(named, people.loc[still_in, "reasons"], strict=True)]
+    people.loc[still_in, "reasons"] = named
+    people.loc[added, "route_reasons"] = "review"
     no_setting = people["status"].isin(["0", "2"]) & ~people["evidence"].str.contains(SETTING_WORDS)
     people.loc[no_setting, "care_package"] = model.blank_code
     people["est_discharge"] = [extract_date(t, s == "1") for t, s in zip(people["evidence"], people["status"],
