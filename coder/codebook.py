@@ -236,6 +236,8 @@ def read_yaml(path: str | Path, what: str) -> tuple[object, str]:
     try:
         if path.is_dir():
             raise InputError(f"{what} must be a YAML file, not a folder", file=str(path))
+        if path.exists() and not path.is_file():  # a pipe or device would be read forever
+            raise InputError(f"{what} must be a YAML file, not a device or pipe", file=str(path))
         if path.stat().st_size > YAML_MAX_BYTES:
             raise InputError(f"{what} is larger than {YAML_MAX_BYTES // 2**20} MB", file=str(path))
         raw = path.read_bytes()
@@ -350,7 +352,12 @@ def _parse_codebook(data: object, source: str, sha256: str) -> Codebook:
             raise fail(f"{key}.codes", "duplicate code")
         questions.append(Question(qid, ref, section, str(q["text"]).strip(), multi,
                                   tuple(codes), kind, level))
-    blank = str(data.get("blank_code", "NR"))
+    if not isinstance(data["name"], str | int) or not str(data["name"]).strip():
+        raise fail("name", f"must be a non-empty name, not {data['name']!r}")
+    blank = str(data.get("blank_code", "NR")).strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.]+", blank):
+        raise fail("blank_code", f"{data.get('blank_code')!r}: the code of a blank answer is letters, digits, "
+                                 "'.' or '_' (e.g. NR)")
     for q in questions:
         if blank in q.code_values:
             raise fail(f"question {q.id}", f"uses the blank code {blank!r} as a code")

@@ -114,6 +114,10 @@ def check_output(out: str | Path, inputs: Iterable[str | Path | None] = (), *, f
         if clash:
             raise InputError(f"{option} would overwrite the input {str(inp)!r}: choose another path", file=str(out))
     if out.exists() or out.is_symlink():
+        if out.exists() and not out.is_dir() and not out.is_file():
+            # a device (/dev/full), pipe or socket: the atomic rename would replace it with a plain file
+            raise InputError(f"{option} is not a plain file (a device, pipe or socket): choose a file path",
+                             file=str(out))
         if folder and not out.is_dir():
             raise InputError(f"{option} is a file, not a folder", file=str(out))
         if not folder and out.is_dir():

@@ -32,6 +32,10 @@ def read_table(path: str | Path, encoding: str = "utf-8", sheet: str | None = No
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path))
+    if path.is_dir():
+        raise InputError("a folder, not a file", file=str(path))
+    if not path.is_file():  # a pipe or device (/dev/zero) would be read forever
+        raise InputError("not a plain file (a device or pipe)", file=str(path))
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return unguard_frame(read_workbook(path, sheet))  # coder's own tables carry the formula guard: undo it
@@ -63,6 +67,7 @@ def read_table(path: str | Path, encoding: str = "utf-8", sheet: str | None = No
         raise InputError(f"not a well-formed CSV ({e})", file=str(path),
                          row=int(m.group(1)) if m else None) from None
     df.columns = [_header(c) for c in df.columns]
+    _refuse_duplicate_columns(_csv_header(text), str(path))
     _refuse_control_characters(df, str(path))
     return unguard_frame(df)  # coder's own tables carry the spreadsheet formula guard: undo it
 
@@ -80,14 +85,18 @@ def read_workbook(path: Path, sheet: str | None = None) -> pd.DataFrame:
         values, formulas = (_sheet(openpyxl.load_workbook(path, read_only=True, data_only=only), sheet)
                             for only in (True, False))
         grid: list[list[str]] = []
-        for r, (vals, forms) in enumerate(zip(values.iter_rows(values_only=True),
-                                              formulas.iter_rows(values_only=True), strict=False), start=1):
+        for r, (cells, forms) in enumerate(zip(values.iter_rows(), formulas.iter_rows(values_only=True),
+                                               strict=False), start=1):
             row = []
-            for j, (v, f) in enumerate(zip(vals, forms, strict=False)):
+            for j, (cell, f) in enumerate(zip(cells, forms, strict=False)):
+                v = cell.value
                 column = _header(grid[0][j]) if grid and j < len(grid[0]) else openpyxl.utils.get_column_letter(j + 1)
                 if v is None and isinstance(f, str) and f.startswith("="):
                     raise InputError("a formula with no saved value: open the workbook in Excel and save it, or "
                                      "paste the values", file=str(path), row=r, column=column)
+                if getattr(cell, "data_type", None) == "e":  # #REF!, #N/A...: the answer is lost, not text
+                    raise InputError(f"an Excel error value ({v}), not an answer: fix the cell in Excel",
+                                     file=str(path), row=r, column=column)
                 if isinstance(v, datetime.date | datetime.time):
                     raise InputError(f"a date or time ({v}), not text: format the cell as text (e.g. 2014-05)",
                                      file=str(path), row=r, column=column)
@@ -103,14 +112,40 @@ def read_workbook(path: Path, sheet: str | None = None) -> pd.DataFrame:
         raise InputError("the workbook's first sheet is empty", file=str(path))
     width = len(grid[0])
     header = [_header(c) for c in grid[0]]
-    df = pd.DataFrame([(r + [""] * width)[:width] for r in grid[1:]], columns=header, dtype=str)
-    df = df.loc[:, [h != "" or df[h].astype(bool).any() for h in header]] if "" in header else df
+    body = [(r + [""] * width)[:width] for r in grid[1:]]
+    # unnamed columns are kept only where they hold something (then they are named, as a CSV would be)
+    keep = [j for j, h in enumerate(header) if h != "" or any(r[j].strip() for r in body)]
+    header = [header[j] or openpyxl.utils.get_column_letter(j + 1) for j in keep]
+    _refuse_duplicate_columns(header, str(path))
+    df = pd.DataFrame([[r[j] for j in keep] for r in body], columns=header, dtype=str)
     _refuse_control_characters(df, str(path))
     return df
 
 
 def _sheet(workbook, name: str | None):  # noqa: ANN001 - an openpyxl workbook
-    return workbook[name] if name and name in workbook.sheetnames else workbook.worksheets[0]
+    """The sheet called `name`, else the first sheet the analyst can see (a hidden sheet holds old or helper
+    data, not the returns)."""
+    if name and name in workbook.sheetnames:
+        return workbook[name]
+    visible = [ws for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+    return (visible or workbook.worksheets)[0]
+
+
+def _csv_header(text: str) -> list[str]:
+    """The CSV's first row as written (pandas renames a repeated name `text` to `text.1`, silently)."""
+    try:
+        return [_header(c) for c in next(csv.reader(io.StringIO(text, newline="")), [])]
+    except csv.Error:
+        return []
+
+
+def _refuse_duplicate_columns(header: list[str], file: str) -> None:
+    """Two columns of one name: which one holds the answers is a guess, so the file is refused."""
+    seen: set[str] = set()
+    for h in header:
+        if h and h in seen:
+            raise InputError(f"two columns are named {h!r}: rename or delete one", file=file, row=1, column=h)
+        seen.add(h)
 
 
 def _refuse_control_characters(df: pd.DataFrame, file: str) -> None:
@@ -186,7 +221,7 @@ def _qid_of(rec: dict, cb: Codebook, file: str, rowno: int) -> int:
     q = str(rec.get("qid", "")).strip()
     ref = str(rec.get("ref", "")).strip()
     if q:
-        m = re.fullmatch(r"[Qq]?(\d+)(\.0)?", q)
+        m = re.fullmatch(r"[Qq]?([0-9]+)(\.0)?", q)
         if not m or int(m.group(1)) not in cb.by_id:
             raise InputError(f"unknown question {q!r} (codebook {cb.name} has {_qid_span(cb)})", file=file,
                              row=rowno, column="qid")
@@ -252,7 +287,7 @@ def _wide_columns(df: pd.DataFrame, cb: Codebook) -> dict[str, int]:
     """Map each question column of a wide sheet to its qid (`7`, `Q7`, `1.7`)."""
     out: dict[str, int] = {}
     for c in df.columns:
-        m = re.fullmatch(r"[Qq]?(\d+)", c)
+        m = re.fullmatch(r"[Qq]?([0-9]+)", c)
         if m and int(m.group(1)) in cb.by_id:
             out[c] = int(m.group(1))
         elif c in cb.by_ref:

@@ -4,6 +4,7 @@ the key (round, locality, qid) that names one answer everywhere.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -44,7 +45,10 @@ def read_suggestions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     for i, row in enumerate(df.itertuples(index=False)):
         where = {"file": str(path), "row": i + 2}
         try:
-            q = codebook.question(int(str(row.qid).strip().lstrip("Qq")))
+            qid = str(row.qid).strip().lstrip("Qq")
+            if not re.fullmatch(r"[0-9]+(\.0)?", qid):  # int() would also take '1_0', '+5' and other scripts' digits
+                raise ValueError(qid)
+            q = codebook.question(int(float(qid)))
         except (KeyError, ValueError):
             raise InputError(f"question {row.qid!r} is not in codebook {codebook.name!r}", column="qid",
                              **where) from None
@@ -71,6 +75,8 @@ def read_suggestions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     df["suggested"] = suggested
     if "human_codes" in df.columns:
         df["human_codes"] = human
+    for c in ("round", "locality"):  # ' Aldmoor ' is Aldmoor: the key must not tell them apart
+        df[c] = df[c].astype(str).str.strip()
     key = df[["round", "locality", "qid"]].astype(str).agg("|".join, axis=1)
     dup = key.duplicated()
     if dup.any():

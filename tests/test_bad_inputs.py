@@ -2,10 +2,10 @@
 
 The README promises: bad input gets one line naming the file (and row and column where there are any), exit
 code 2, no traceback, and nothing written; no input is ever overwritten. Each case (tests/bad_inputs_cases.py,
-tests/bad_inputs_more.py) builds its inputs in its own folder; the inputs are hashed before and after the run.
-Valid controls check that the same commands still work. The shared world (a small trained model, its
-suggestions and accepted table, a small documents model and a coded folder) is built once per module; the
-cases then run a few at a time, each in its own process.
+tests/bad_inputs_more.py, tests/bad_inputs_unseen.py, tests/bad_inputs_handoffs.py) builds its inputs in its
+own folder; the inputs are hashed before and after the run. Valid controls check that the same commands still
+work. The shared world (a small trained model, its suggestions and accepted table, a small documents model and
+a coded folder) is built once per module; the cases then run a few at a time, each in its own process.
 """
 
 from __future__ import annotations
@@ -24,14 +24,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bad_inputs_cases import Case, codebook_cases, out_cases, report_cases, returns_cases  # noqa: E402
+from bad_inputs_handoffs import handoff_cases  # noqa: E402
 from bad_inputs_more import document_cases, model_cases, store_cases, suggestion_cases  # noqa: E402
+from bad_inputs_unseen import unseen_cases  # noqa: E402
 from cli_runner import NO_SERVER
 from cli_runner import coder as run_coder
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "coder" / "data"
 CASES: list[Case] = (returns_cases() + codebook_cases() + report_cases() + out_cases() + model_cases()
-                     + store_cases() + suggestion_cases() + document_cases())
+                     + store_cases() + suggestion_cases() + document_cases() + unseen_cases()
+                     + handoff_cases())
 WORKERS = 4
 # cases the checks after the table look into
 EXTRA_NEEDS = ("docs-search-valid-no-escapes", "docs-code-hostile-folder", "models-use-model-dir-before-use")

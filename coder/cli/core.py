@@ -21,6 +21,7 @@ from coder.cli.options import (
     load_codebook,
     model_files,
     progress,
+    refuse_other_model,
 )
 from coder.display import frame_table, metrics_table
 from coder.files import check_output
@@ -62,6 +63,7 @@ def train(
         coder train --data coder/data/returns.csv --round 2013-06 --model-dir models/
     """
     check_output(model_dir, [data, codebook], folder=True, option="--model-dir")
+    refuse_other_model(model_dir, "answers")
     cb, df = _load(data, codebook, encoding, round_, require_codes=True)
     # the model stack (torch, skops) loads only once the input is known to be good
     from coder.model import pipeline
@@ -145,7 +147,11 @@ def evaluate(
     Example:
         coder evaluate --data coder/data/returns.csv --model-dir models/ --json
     """
+    from coder.errors import InputError
+
     cb, df = _load(data, codebook, encoding)
+    if not ((df["codes"] != "") & (df["text"] != "")).any():  # named before the model loads
+        raise InputError("no coded, non-blank answers to evaluate against", file=str(data), column="codes")
     from coder.model import pipeline
 
     model = pipeline.open_model(model_dir, cb)

@@ -24,6 +24,7 @@ from coder.cli.options import (
     load_codebook,
     model_files,
     progress,
+    refuse_other_model,
 )
 from coder.documents.embed import DEFAULT_DOCUMENT_EMBEDDER
 from coder.files import check_output
@@ -67,6 +68,7 @@ def train_cmd(
     from coder.documents.train import train
 
     check_output(model_dir, [labels, labels.parent, answers, codebook], folder=True, option="--model-dir")
+    refuse_other_model(model_dir, "documents")
     with progress(transient=True) as stage:
         manifest = train(labels, answers, model_dir, codebook=load_codebook(codebook), embedder_name=embedder,
                          evaluate=not no_eval, progress=lambda what, done, total: stage(f"embedding {what}",

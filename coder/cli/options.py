@@ -74,6 +74,17 @@ def model_files(model_dir: Path) -> list[Path]:
                                     "documents.skops", "last-index.txt")]
 
 
+def refuse_other_model(model_dir: Path, kind: str) -> None:
+    """Training one kind of model (`answers`, `documents`) into a folder that holds the other kind would mix
+    their files in one folder: refuse it before any work."""
+    from coder.errors import InputError
+
+    other = ("documents.skops" if kind == "answers" else "registry.json")
+    if (model_dir / other).exists():
+        what = "a documents model" if kind == "answers" else "an answers model"
+        raise InputError(f"--model-dir holds {what} ({other}): choose another folder", file=str(model_dir))
+
+
 def load_codebook(path: Path | None):
     """The codebook a command works with: the given file, else the project's."""
     from coder.codebook import load_codebook as load

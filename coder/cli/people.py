@@ -15,7 +15,16 @@ from typing import Annotated
 
 import typer
 
-from coder.cli.options import ModelDirOpt, ProjectOpt, ResetConfigOpt, StoreOpt, console, progress
+from coder.cli.options import (
+    ModelDirOpt,
+    ProjectOpt,
+    ResetConfigOpt,
+    StoreOpt,
+    console,
+    model_files,
+    progress,
+    refuse_other_model,
+)
 from coder.display import frame_table
 
 people_app = typer.Typer(help="The 2014 update round, person by person: split, code, review, report.",
@@ -60,10 +69,14 @@ def people(
 
         raise InputError(f"coder people needs {', '.join(missing)} (or a command: train, push, pull, accept, "
                          "report; see coder people --help)")
+    from coder.files import check_output
     from coder.model.pipeline import open_model
     from coder.people.classify import code_people, read_updates
     from coder.spreadsheet import write_safe_csv
 
+    inputs = [data, codebook, *model_files(model_dir)]
+    check_output(out, inputs)
+    check_output(areas_path_for(out), [*inputs, out])
     cb = update_codebook(codebook)
     updates = read_updates(data)
     model = open_model(model_dir, cb)
@@ -96,12 +109,15 @@ def train_cmd(
         coder people train --data coder/data/updates.csv --gold coder/data/updates-gold --model-dir models-2014/
     """
     from coder.display import metrics_table
+    from coder.files import check_output
     from coder.model.embed import Embedder
     from coder.people.classify import read_gold, read_updates, train_people
 
+    check_output(model_dir, [data, gold, codebook], folder=True, option="--model-dir")
+    refuse_other_model(model_dir, "answers")
     cb = update_codebook(codebook)
     updates = read_updates(data)
-    people_df, areas = read_gold(gold, None if split == "all" else split)
+    people_df, areas = read_gold(gold, None if split == "all" else split, codebook=cb)
     updates = updates[updates["locality"].isin(areas["locality"])]
     with progress() as stage:
         model = train_people(updates, people_df, areas, cb, model_dir, Embedder(), stage=stage)
@@ -169,11 +185,15 @@ def accept_cmd(
     Example:
         coder people accept --people people.csv --store annotations-2014/ --out people-accepted.csv
     """
+    from coder.files import check_output
     from coder.people.classify import check_areas
     from coder.people.tasks import accept_areas, accept_people
     from coder.returns import read_table
     from coder.spreadsheet import write_safe_csv
 
+    inputs = [people_csv, areas_path_for(people_csv), store, codebook]
+    check_output(out, inputs)
+    check_output(areas_path_for(out), [*inputs, out])
     cb = update_codebook(codebook)
     accepted = accept_people(read_table(people_csv), store, cb, file=str(people_csv))
     areas_csv = areas_path_for(people_csv)
@@ -202,9 +222,11 @@ def report_cmd(
     Example:
         coder people report --people people.csv --areas people-areas.csv --out report-2014/
     """
+    from coder.files import check_output
     from coder.people.report import write_people_report
     from coder.returns import read_table
 
+    check_output(out, [people_csv, areas_csv, definitions, codebook], folder=True)
     cb = update_codebook(codebook)
     result = write_people_report(read_table(people_csv), read_table(areas_csv), out, cb, definitions,
                                  files=(str(people_csv), str(areas_csv)))

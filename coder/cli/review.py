@@ -169,6 +169,8 @@ def export_cmd(
 
     if out.suffix.lower() != ".json":
         raise InputError("--out must be a .json file", file=str(out))
+    check_output(out, [suggestions, codebook])
+    check_output(config_path_for(out), [suggestions, codebook, out])
     cb = load_codebook(codebook)
     n_tasks, n_answers = export_tasks(read_suggestions(suggestions, cb), cb, out)
     typer.echo(f"wrote {n_tasks} task(s) for {n_answers} answer(s) to {out}; in Label Studio make a project "
@@ -192,6 +194,7 @@ def import_cmd(
     """
     from coder.review.handoff import import_export
 
+    check_store(store)
     result, added = import_export(export, store, load_codebook(codebook), project=project)
     echo_pull(result, added, "review", "task", store)
 

@@ -21,6 +21,7 @@ from coder.cli.options import (
     load_codebook,
     model_files,
     progress,
+    refuse_other_model,
 )
 from coder.display import frame_table
 from coder.files import check_output
@@ -61,6 +62,7 @@ def retrain(
     from coder.rounds.accepted import read_accepted
 
     check_output(model_dir, [*accepted, codebook], folder=True, option="--model-dir")
+    refuse_other_model(model_dir, "answers")
     cb = load_codebook(codebook)
     acc = read_accepted(accepted, cb, encoding)
     from coder.model.guarantee import describe
@@ -176,7 +178,7 @@ def drift(
     from coder.spreadsheet import write_table
 
     if out:
-        check_output(out, [*accepted, codebook])
+        check_output(out, [*accepted, codebook, *(model_files(model_dir) if model_dir else [])])
     cb = load_codebook(codebook)
     acc = read_accepted(accepted, cb, encoding)
     if model_dir is not None:

@@ -149,6 +149,8 @@ def code_folder(input_dir: str | Path, model_dir: str | Path, out: str | Path, *
     heldout = getattr(model, "heldout_", None)
     router = router_from_rows(heldout, opts.target_precision)
     files = list_documents(input_dir)
+    if not files:
+        raise InputError("the folder holds no documents to code", file=str(input_dir))
     progress_file = _progress_path(out)
     parts = _parts_dir(out)
     parts.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from coder.errors import InputError
+
 SUPPORTED = {".pdf", ".docx", ".txt", ".md", ".markdown", ".html", ".htm"}
 # Files that sit beside documents but are not documents (labels, our own outputs): never listed.
 IGNORED = {".csv", ".json", ".jsonl", ".tmp", ".npy", ".skops", ".lock"}
@@ -71,6 +73,10 @@ def list_documents(folder: str | Path) -> list[Path]:
             continue
         if p.suffix.lower() in IGNORED:
             continue
+        if re.search(r"[\x00-\x1f\x7f-\x9f]", rel.as_posix()):
+            # a line break or terminal escape in a name would travel into the tables and onto the terminal
+            raise InputError("a file name holds control characters (a line break or terminal escape): rename "
+                             "the file", file=str(p))
         out.append(p)
     return out
 
@@ -96,6 +102,7 @@ def extract_bytes(data: bytes, suffix: str, *, max_bytes: int = DEFAULT_MAX_BYTE
         pages = _pdf_pages(data, max_pages)
         fmt = "pdf"
     elif suffix == ".docx":
+        _refuse_zip_bomb(data, max_bytes)
         pages = _docx_pages(data)
         fmt = "docx"
     else:
@@ -226,6 +233,22 @@ def strip_running_lines(pages: list[str], edge: int = 2, share: float = 0.6) -> 
 
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+DOCX_EXPANSION = 20  # a Word file's XML is a few times its zipped size; more than this is a zip bomb
+
+
+def _refuse_zip_bomb(data: bytes, max_bytes: int) -> None:
+    """A .docx is a zip: one that unpacks to far more than the size limit is refused before it is parsed
+    (parsing a 300 MB document.xml takes a minute and gigabytes)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: the reader names what is wrong
+    if total > max(max_bytes, len(data) * DOCX_EXPANSION):
+        raise DocumentError("too-large", f"the Word file unpacks to {total / 2**20:.0f} MB (over the size limit "
+                                         f"of {max_bytes / 2**20:.0f} MB)")
 
 
 def _docx_pages(data: bytes) -> list[str]:

@@ -12,8 +12,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
-
 from coder.codebook import Codebook, load_codebook
 from coder.documents.calibrate import heldout_results, heldout_rows
 from coder.documents.embed import DEFAULT_DOCUMENT_EMBEDDER, embed_document, make_embedder
@@ -36,11 +34,10 @@ SCHEMA = 1
 
 def read_labels(path: str | Path, codebook: Codebook) -> list[dict]:
     """labels.csv (file, title, doc_type, sections, questions, priorities); files sit beside it."""
+    from coder.returns import read_table  # one CSV reader: encodings, repeated column names, control characters
+
     path = Path(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read labels: {e}", file=str(path)) from None
+    df = read_table(path)
     for col in ("file", "doc_type", "sections", "questions", "priorities"):
         if col not in df.columns:
             raise InputError("missing column", file=str(path), column=col)

@@ -48,6 +48,25 @@ def read_json_object(p: Path, what: str) -> dict:
     return data
 
 
+MANIFEST_TYPES = {"model_version": str, "embedder": str, "threshold_method": str, "codebook_hash": str,
+                  "target_precision": int | float, "thresholds": dict, "guarantee": dict}
+
+
+def check_manifest(manifest: dict, path: Path) -> dict:
+    """The fields a model is used through have the types coder wrote (a hand edit is named, not a traceback)."""
+    for key, kind in MANIFEST_TYPES.items():
+        value = manifest.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise InputError(f"{key} is {value!r}, not what coder writes there (was the manifest edited by hand?)",
+                             file=str(path), column=key)
+    bad = [q for q, t in (manifest.get("thresholds") or {}).items()
+           if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t <= 1.01]
+    if bad:  # 1.01 (route.NEVER): no confidence reaches it, everything goes to review
+        raise InputError(f"threshold of question {bad[0]} is not a number in 0..1.01", file=str(path),
+                         column="thresholds")
+    return manifest
+
+
 def read_registry(model_dir: str | Path) -> dict:
     """registry.json, checked: versions are plain names (`v3`, `v3-1a2b`), so none can point outside."""
     model_dir = Path(model_dir)
@@ -129,7 +148,7 @@ def load_model(model_dir: str | Path, codebook: Codebook | None = None,
     mpath, fpath = vdir / "manifest.json", vdir / "model.skops"
     if not mpath.exists() or not fpath.exists():
         raise InputError("model files missing (manifest.json, model.skops)", file=str(vdir))
-    manifest = read_json_object(mpath, "manifest")
+    manifest = check_manifest(read_json_object(mpath, "manifest"), mpath)
     if codebook is not None and manifest.get("codebook_hash") != codebook_hash(codebook):
         raise InputError(
             f"this model was trained with codebook {manifest.get('codebook')!r} "

@@ -58,6 +58,10 @@ def read_updates(path: str | Path) -> pd.DataFrame:
         if c not in df.columns:
             raise InputError(f"missing column {c!r} (an updates file has {', '.join(UPDATE_COLUMNS)})",
                              file=str(path), column=c)
+    for c in ("round", "locality"):
+        blank = df[c].astype(str).str.strip() == ""
+        if blank.any():
+            raise InputError(f"{c} is empty", file=str(path), row=int(blank.to_numpy().nonzero()[0][0]) + 2, column=c)
     dup = df.duplicated(["round", "locality"])
     if dup.any():
         row = int(dup.to_numpy().nonzero()[0][0]) + 2
@@ -98,12 +102,24 @@ def training_frame(updates: pd.DataFrame, people: pd.DataFrame, areas: pd.DataFr
     return pd.DataFrame(rows)
 
 
-def read_gold(folder: str | Path, split: str | None = "train") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Gold people and areas (updates-gold/people.csv, areas.csv), optionally one split of the areas."""
+def read_gold(folder: str | Path, split: str | None = "train",
+              codebook: Codebook | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gold people and areas (updates-gold/people.csv, areas.csv), optionally one split of the areas; with a
+    codebook, every hand code is checked against it (a bad one names its file, row and column)."""
     from coder.returns import read_table
 
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError("--gold is a file, not a folder (it holds people.csv and areas.csv)", file=str(folder))
     people, areas = read_table(folder / "people.csv"), read_table(folder / "areas.csv")
+    if codebook is not None:
+        check_people(people, codebook, str(folder / "people.csv"), GOLD_PEOPLE_REQUIRED)
+        check_areas(areas, str(folder / "areas.csv"), GOLD_AREAS_REQUIRED)
+        for i, v in enumerate(areas["plan_status"]):
+            try:
+                codebook.parse_codes(PLAN, v)
+            except ValueError as e:
+                raise InputError(str(e), file=str(folder / "areas.csv"), row=i + 2, column="plan_status") from None
     if split:
         keep = set(areas.loc[areas["split"] == split, "locality"])
         people, areas = people[people["locality"].isin(keep)], areas[areas["locality"].isin(keep)]
@@ -204,8 +220,25 @@ def _areas(updates: pd.DataFrame, people: pd.DataFrame, plans: pd.DataFrame, mod
     return pd.DataFrame(rows, columns=AREA_COLUMNS)
 
 
-def check_people(df: pd.DataFrame, codebook: Codebook, file: str = "<people>") -> pd.DataFrame:
+PEOPLE_REQUIRED = ("round", "locality", "region", "person", *FIELDS.values(), "est_discharge")
+AREAS_REQUIRED = ("round", "locality", "region", *COUNT_FIELDS, "listed_discharged", "listed_in_hospital",
+                  "listed_not_by_june", "counts_consistent", "plan_status", "review_why")
+GOLD_PEOPLE_REQUIRED = ("locality", "person", *FIELDS.values(), "est_discharge")
+GOLD_AREAS_REQUIRED = ("locality", "split", *COUNT_FIELDS, "plan_status")
+
+
+def require_columns(df: pd.DataFrame, columns: tuple[str, ...], file: str) -> None:
+    """A table a person may have edited has the columns coder reads from it (named, not a KeyError)."""
+    for c in columns:
+        if c not in df.columns:
+            raise InputError(f"missing column {c!r} (columns found: {', '.join(map(str, df.columns))})", file=file,
+                             row=1, column=c)
+
+
+def check_people(df: pd.DataFrame, codebook: Codebook, file: str = "<people>",
+                 required: tuple[str, ...] = PEOPLE_REQUIRED) -> pd.DataFrame:
     """Validate a people table a person edited: codes of the codebook, months YYYY-MM. One-line errors."""
+    require_columns(df, required, file)
     for i, r in enumerate(df.itertuples(index=False)):
         for qid, col in FIELDS.items():
             try:
@@ -219,8 +252,9 @@ def check_people(df: pd.DataFrame, codebook: Codebook, file: str = "<people>") -
     return df
 
 
-def check_areas(df: pd.DataFrame, file: str = "<areas>") -> pd.DataFrame:
+def check_areas(df: pd.DataFrame, file: str = "<areas>", required: tuple[str, ...] = AREAS_REQUIRED) -> pd.DataFrame:
     """Validate an areas table: counts are whole numbers of people or blank."""
+    require_columns(df, required, file)
     for i, r in enumerate(df.itertuples(index=False)):
         for col in COUNT_FIELDS:
             try:

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from coder.codebook import Codebook, project_file, read_yaml  # noqa: E402
 from coder.errors import InputError  # noqa: E402
-from coder.files import write_text_atomic  # noqa: E402
+from coder.files import staged_dir, write_text_atomic  # noqa: E402
 from coder.people.classify import check_areas, check_people  # noqa: E402
 from coder.spreadsheet import write_safe_csv  # noqa: E402
 
@@ -188,6 +188,19 @@ def write_people_report(people: pd.DataFrame, areas: pd.DataFrame, out: str | Pa
     traj = trajectory(people)
     undated = int((~people["est_discharge"].astype(str).str.fullmatch(r"\d{4}-\d{2}")).sum())
     png = trajectory_chart(traj, str(defs["milestone"]), len(people), undated) if len(traj) else b""
+    target = out
+    if target.is_dir() and any(target.iterdir()) and not (target / "index.html").exists():
+        raise InputError("--out is a folder with other files in it, not a report coder wrote: choose a new or "
+                         "empty folder (the report folder is replaced whole)", file=str(target))
+    # built beside the target and swapped in whole: a failure or an interrupt leaves the previous report
+    with staged_dir(target) as stage:
+        _write_pages(stage, people, areas, codebook, defs, dis, tables, plans, traj, png)
+    return target
+
+
+def _write_pages(out: Path, people: pd.DataFrame, areas: pd.DataFrame, codebook: Codebook, defs: dict,
+                 dis: pd.DataFrame, tables: dict, plans: pd.DataFrame, traj: pd.DataFrame, png: bytes) -> None:
+    """index.html, the tables and a page per area, into `out`."""
     for name, df in [("discharged-by-june", dis), ("plans", plans), ("trajectory", traj)] + [
             (n, d) for n, (_, d) in tables.items()]:
         write_safe_csv(df, out / "tables" / f"{name}.csv")
@@ -224,7 +237,6 @@ def write_people_report(people: pd.DataFrame, areas: pd.DataFrame, out: str | Pa
             page.append(f"<p class=\"note\"><b>Counts disagree with the people listed:</b> {escape(a.review_why)}</p>")
         page += ["<h2>People</h2>", _html_table(mine[cols])]
         write_text_atomic(out / "areas" / f"{slug(a.locality)}.html", _page(a.locality, "\n".join(page)))
-    return out
 
 
 def _plan_label(codebook: Codebook, code: object) -> str:

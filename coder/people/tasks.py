@@ -195,11 +195,45 @@ def _text_of(a: dict, name: str) -> str:
     return ""
 
 
-def read_store(store: str | Path) -> list[dict]:
+def read_store(store: str | Path, codebook: Codebook | None = None) -> list[dict]:
+    """Every recorded person review, each line checked (a hand edit is named by file, line and field); with
+    a codebook, the codes too, so a bad human code never reaches an accepted table."""
     path = Path(store) / STORE_FILE
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        lines = path.read_text(encoding="utf-8-sig").split("\n")  # not splitlines: U+2028 is text
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text (byte {e.start})", file=str(path)) from None
+    out = []
+    for n, line in enumerate(lines, start=1):
+        if line.strip():
+            out.append(_check_record(line, codebook, {"file": str(path), "row": n}))
+    return out
+
+
+def _check_record(line: str, codebook: Codebook | None, where: dict) -> dict:
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError:
+        raise InputError("line is not valid JSON (was the file edited by hand?)", **where) from None
+    if not isinstance(rec, dict):
+        raise InputError("line is not a JSON object (was the file edited by hand?)", **where)
+    for k in ("key", "round", "locality", *FIELDS.values(), "est_discharge"):
+        if not isinstance(rec.get(k), str) or (k in ("key", "round", "locality") and not rec[k].strip()):
+            raise InputError(f"{k} is missing or not text (was the file edited by hand?)", column=k, **where)
+    try:
+        column = "est_discharge"
+        check_month(rec["est_discharge"])
+        for column in COUNT_OF.values():
+            if column in rec:
+                check_count(rec[column])
+        if codebook is not None:
+            for qid, column in FIELDS.items():
+                codebook.parse_codes(qid, rec[column])
+    except ValueError as e:
+        raise InputError(f"from a review: {e}", column=column, **where) from None
+    return rec
 
 
 def pull_people(codebook: Codebook, store: str | Path, project: str | None = None,
@@ -224,8 +258,11 @@ def pull_people(codebook: Codebook, store: str | Path, project: str | None = Non
 def accept_people(people: pd.DataFrame, store: str | Path, codebook: Codebook, file: str = "<people>"
                   ) -> pd.DataFrame:
     """The people table with each reviewed person's latest review applied (`source` human / auto / pending)."""
+    from coder.people.classify import PEOPLE_REQUIRED, require_columns
+
+    require_columns(people, (*PEOPLE_REQUIRED, "route"), file)
     latest: dict[str, dict] = {}
-    for r in sorted(read_store(store), key=lambda r: str(r.get("reviewed_at", ""))):
+    for r in sorted(read_store(store, codebook), key=lambda r: str(r.get("reviewed_at", ""))):
         latest[r["key"]] = r
     out = people.copy()
     out["source"] = ["auto" if r == "auto" else "pending" for r in out["route"]]

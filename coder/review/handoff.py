@@ -16,7 +16,7 @@ import pandas as pd
 
 from coder.codebook import Codebook
 from coder.errors import InputError
-from coder.files import write_text_atomic
+from coder.files import staged_files
 from coder.labelstudio.projects import Project
 from coder.labelstudio.sync import PullResult, records_from_tasks
 from coder.review.pull import review_record
@@ -35,8 +35,9 @@ def export_tasks(suggestions: pd.DataFrame, codebook: Codebook, out: str | Path)
     """Write the review tasks (Label Studio's JSON import format, predictions included) and the labeling
     config beside them. Returns (tasks, answers they decide)."""
     tasks = review_tasks(review_queue(suggestions), codebook)
-    write_text_atomic(out, json.dumps(tasks, ensure_ascii=False, indent=1))
-    write_text_atomic(config_path_for(out), labeling_config(codebook))
+    with staged_files([out, config_path_for(out)]) as tmp:  # the pair lands together or not at all
+        tmp[Path(out)].write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp[config_path_for(out)].write_text(labeling_config(codebook), encoding="utf-8")
     return len(tasks), sum(len(t["data"]["copies"]) for t in tasks)
 
 
@@ -49,6 +50,8 @@ def read_export(path: str | Path) -> list[dict]:
         tasks = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"not a Label Studio JSON export ({e})", file=str(path)) from None
+    except RecursionError:
+        raise InputError("not a Label Studio JSON export (nested too deeply)", file=str(path)) from None
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
         raise InputError("not a Label Studio JSON export (expected a list of tasks; export the project as "
                          "'JSON', not 'JSON-MIN' or CSV)", file=str(path))
@@ -56,6 +59,13 @@ def read_export(path: str | Path) -> list[dict]:
         if "id" not in t or not isinstance(t.get("data"), dict) or not isinstance(t.get("annotations", []), list):
             raise InputError(f"task {i + 1} has no id, data or annotations list: not a Label Studio JSON "
                              f"export", file=str(path))
+        for key in ("id", "project"):  # Label Studio numbers tasks and projects
+            value = t.get(key)
+            if key in t and value is not None and not (isinstance(value, int) and not isinstance(value, bool)
+                                                       or isinstance(value, str) and value.isascii()
+                                                       and value.isdigit()):
+                raise InputError(f"task {i + 1}: {key} {value!r} is not a Label Studio {key} number",
+                                 file=str(path), column=key)
     return tasks
 
 

@@ -54,8 +54,14 @@ def review_record(a: dict, data: dict, proj: Project, users: dict[int, str], cod
         msg = str(e).strip("'\"")
         return [], (f"{where} by {reviewer}: {msg}; not recorded (fix the annotation in Label Studio, "
                     f"then pull again)")
-    base = annotation_provenance(a, proj, url, task_id, reviewer, comment)
     copies = data.get("copies") or [data]  # tasks pushed before grouping hold one answer, in `data` itself
+    if not isinstance(copies, list) or not all(isinstance(c, dict) for c in copies):
+        return [], f"{where}: the task's copies are not a list of answers (not made by coder); not recorded"
+    blank = [k for k, v in (("round", data.get("round")), *(("locality", c.get("locality")) for c in copies))
+             if not str(v if v is not None else "").strip()]
+    if blank:  # a record without its answer's key could never be matched, and would stop accept and status
+        return [], f"{where}: the task's {blank[0]} is blank (not made by coder); not recorded"
+    base = annotation_provenance(a, proj, url, task_id, reviewer, comment)
     records = []
     for c in copies:
         suggested = str(c.get("suggested", ""))

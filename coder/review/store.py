@@ -45,23 +45,26 @@ class ReviewStore:
         if not self.reviews_path.exists():
             return []
         out = []
-        with open(self.reviews_path, encoding="utf-8") as f:
-            for n, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    raise InputError("line is not valid JSON (was the file edited by hand?)",
-                                     file=str(self.reviews_path), row=n) from None
-                if not isinstance(rec, dict):
-                    raise InputError("line is not a JSON object (was the file edited by hand?)",
-                                     file=str(self.reviews_path), row=n)
-                if not isinstance(rec.get("record_id"), str) or not rec["record_id"]:
-                    raise InputError("line has no record_id (was the file edited by hand?)",
-                                     file=str(self.reviews_path), row=n, column="record_id")
-                rec["_line"] = n
-                out.append(rec)
+        try:  # utf-8-sig: a file an editor saved with a byte-order mark still reads
+            lines = self.reviews_path.read_text(encoding="utf-8-sig").split("\n")  # not splitlines: U+2028 is text
+        except UnicodeDecodeError as e:
+            raise InputError(f"not UTF-8 text (byte {e.start})", file=str(self.reviews_path)) from None
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                raise InputError("line is not valid JSON (was the file edited by hand?)",
+                                 file=str(self.reviews_path), row=n) from None
+            if not isinstance(rec, dict):
+                raise InputError("line is not a JSON object (was the file edited by hand?)",
+                                 file=str(self.reviews_path), row=n)
+            if not isinstance(rec.get("record_id"), str) or not rec["record_id"]:
+                raise InputError("line has no record_id (was the file edited by hand?)",
+                                 file=str(self.reviews_path), row=n, column="record_id")
+            rec["_line"] = n
+            out.append(rec)
         return out
 
     def lock(self, path: Path) -> FileLock:
