@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HEADER = "round,locality,region,qid,ref,text,codes,support,source_id\n"
 ROW = "2013-06,Aldmoor,London,5,,Yes - agreed,1,,s1\n"
@@ -37,12 +38,15 @@ def put(t: Path, name: str, content: str | bytes) -> str:
     return str(p)
 
 
-def xlsx(t: Path, name: str, rows: list[list[object]]) -> str:
+def xlsx(t: Path, name: str, rows: list[list[object]], touch: Callable[[Any], None] | None = None) -> str:
+    """A one-sheet workbook of `rows`; `touch(sheet)`, if given, makes it odd (a merged cell, an error cell)."""
     import openpyxl
 
     wb = openpyxl.Workbook()
     for r in rows:
         wb.active.append(r)
+    if touch is not None:
+        touch(wb.active)
     wb.save(t / name)
     return str(t / name)
 

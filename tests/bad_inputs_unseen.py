@@ -96,15 +96,8 @@ def returns_unseen() -> list[Case]:
 
 
 def _xlsx_error(t: Path) -> str:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["round", "locality", "region", "Q5"])
-    ws.append(["2013-06", "Aldmoor", "London", "#REF!"])
-    ws["D2"].data_type = "e"
-    wb.save(t / "d.xlsx")
-    return str(t / "d.xlsx")
+    return xlsx(t, "d.xlsx", [["round", "locality", "region", "Q5"], ["2013-06", "Aldmoor", "London", "#REF!"]],
+                lambda ws: setattr(ws["D2"], "data_type", "e"))
 
 
 def _xlsx_hidden(t: Path) -> str:
@@ -125,28 +118,14 @@ def _xlsx_hidden(t: Path) -> str:
 
 
 def _xlsx_merged(t: Path) -> str:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["round", "locality", "region", "qid", "text"])
-    ws.append(["2013-06", "Aldmoor", "London", 5, "Yes"])
-    ws.append(["2013-06", None, "London", 13, "No"])
-    ws.merge_cells("B2:B3")
-    wb.save(t / "d.xlsx")
-    return str(t / "d.xlsx")
+    rows = [["round", "locality", "region", "qid", "text"], ["2013-06", "Aldmoor", "London", 5, "Yes"],
+            ["2013-06", None, "London", 13, "No"]]
+    return xlsx(t, "d.xlsx", rows, lambda ws: ws.merge_cells("B2:B3"))
 
 
 def _xlsx_percent(t: Path) -> str:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["round", "locality", "region", "Q5", "Q5_code"])
-    ws.append(["2013-06", "Aldmoor", "London", "Yes", 0.5])
-    ws["E2"].number_format = "0%"
-    wb.save(t / "d.xlsx")
-    return str(t / "d.xlsx")
+    rows = [["round", "locality", "region", "Q5", "Q5_code"], ["2013-06", "Aldmoor", "London", "Yes", 0.5]]
+    return xlsx(t, "d.xlsx", rows, lambda ws: setattr(ws["E2"], "number_format", "0%"))
 
 
 # ---------------------------------------------------------------------------------- codebooks, definitions
