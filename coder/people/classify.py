@@ -195,6 +195,13 @@ def code_people(updates: pd.DataFrame, model: CoderModel, embedder: Embedder | N
     return people[PEOPLE_COLUMNS], areas
 
 
+def count_disagreements(counts: dict[str, int | None], listed: dict[str, int]) -> list[str]:
+    """Each stated count that disagrees with the people listed, as a reason for review. The text's count is kept as
+    stated, never reconciled with the list: the disagreement is itself worth a person's look (codebook Q1-Q3)."""
+    return [f"{f.replace('_count', '').replace('_', ' ')}: text says {counts[f]}, {listed[f]} listed"
+            for f in COUNT_FIELDS if counts[f] is not None and counts[f] != listed[f]]
+
+
 def _areas(updates: pd.DataFrame, people: pd.DataFrame, plans: pd.DataFrame, model: CoderModel) -> pd.DataFrame:
     rows = []
     for i, u in enumerate(updates.itertuples(index=False)):
@@ -203,8 +210,7 @@ def _areas(updates: pd.DataFrame, people: pd.DataFrame, plans: pd.DataFrame, mod
         listed = {"discharged_count": int((mine["status"] == "1").sum()),
                   "in_hospital_count": int(mine["status"].isin(["0", "2", "3"]).sum()),
                   "not_by_june_count": int((mine["status"] == "0").sum())}
-        why = [f"{f.replace('_count', '').replace('_', ' ')}: text says {counts[f]}, {listed[f]} listed"
-               for f in COUNT_FIELDS if counts[f] is not None and counts[f] != listed[f]]
+        why = count_disagreements(counts, listed)
         plan = plans.iloc[i]
         if plan["route"] == "review" and plan["text"]:
             why.append("plan status")
