@@ -144,6 +144,30 @@ def test_embeddings_are_cached_by_model_and_text(embedder):
     assert np.allclose(embedder.encode(texts[:1]), a[:1])
 
 
+def test_bfloat16_vectors_match_float32_and_are_cached_apart(embedder):
+    texts = ["Person A moved to supported living in March.", "We have a pooled budget with the CCG.",
+             "No. Awaiting the Ministry of Justice. " * 30]
+    half = Embedder(precision="bfloat16", cache=False)
+    exact, fast = embedder.encode(texts), half.encode(texts)
+    assert fast.dtype == np.float32 and np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    assert (exact * fast).sum(axis=1).min() > 0.99
+    assert half.fingerprint == f"{embedder.fingerprint}:bfloat16"
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Embedder(precision="int8")
+
+
+def test_the_precision_can_be_forced(monkeypatch):
+    from coder.model.embed import fast_precision
+
+    monkeypatch.setenv("CODER_EMBED_PRECISION", "float32")
+    assert fast_precision() == "float32"
+    monkeypatch.setenv("CODER_EMBED_PRECISION", "bfloat16")
+    assert fast_precision() == "bfloat16"
+
+
 def test_answers_unlike_anything_in_training_go_to_review(trained, sample, embedder):
     model, _ = trained
     new = sample[(sample["round"] == "2014-05") & (sample["text"] != "")].head(20).copy()

