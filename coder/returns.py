@@ -203,8 +203,17 @@ def read_returns(path: str | Path, codebook: Codebook, encoding: str = "utf-8",
 def _missing(df: pd.DataFrame, cols: list[str], file: str) -> None:
     for c in cols:
         if c not in df.columns:
-            raise InputError(f"missing column {c!r} (columns found: {', '.join(df.columns)})", file=file, row=1,
-                             column=c)
+            raise InputError(f"missing column {c!r} (columns found: {', '.join(df.columns)}){_separator_hint(df)}",
+                             file=file, row=1, column=c)
+
+
+def _separator_hint(df: pd.DataFrame) -> str:
+    """Excel in many locales saves 'CSV' with semicolons: one header cell holding them says so."""
+    if len(df.columns) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in str(df.columns[0]):
+                return f"; the columns look separated by {name}: save the file as comma-separated CSV"
+    return ""
 
 
 def _from_long(df: pd.DataFrame, cb: Codebook, file: str) -> pd.DataFrame:
@@ -299,7 +308,7 @@ def _from_wide(df: pd.DataFrame, cb: Codebook, file: str) -> pd.DataFrame:
     qcols = _wide_columns(df, cb)
     if not qcols:
         raise InputError("no 'qid' column (long form) and no question columns such as '1', 'Q1' or '1.1' "
-                         "(wide form)", file=file, row=1, column="qid")
+                         f"(wide form){_separator_hint(df)}", file=file, row=1, column="qid")
     _missing(df, ["locality", "region"], file)
     for c in df.columns:
         base = re.sub(r"_(code|codes|support)$", "", c)

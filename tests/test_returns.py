@@ -84,6 +84,14 @@ def test_a_csv_saved_by_excel_in_cp1252_is_named_with_its_row_and_a_fix(codebook
     assert df.loc[1, "text"] == "Yes – agreed"
 
 
+@pytest.mark.parametrize("sep, name", [(";", "semicolons"), ("\t", "tabs")])
+def test_a_csv_saved_with_another_separator_says_so(codebook, tmp_path, sep, name):
+    p = _write(tmp_path, HEADER.replace(",", sep) + sep.join(["2013-06", "Aldmoor", "London", "5", "", "Yes"]))
+    with pytest.raises(InputError) as e:
+        read_returns(p, codebook)
+    assert f"separated by {name}: save the file as comma-separated CSV" in str(e.value)
+
+
 def test_not_an_excel_file(codebook, tmp_path):
     p = _write(tmp_path, "this is not a workbook", name="bad.xlsx")
     with pytest.raises(InputError, match="cannot read as an Excel workbook"):
