@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from coder.codebook import Codebook, format_codes
 from coder.model.features import long_answers, normalise_text, strip_question
 from coder.model.novelty import NoveltyModel
-from coder.model.sentences import embed_whole, with_sentences, word_count
+from coder.model.sentences import embed_whole, tails, with_sentences, word_count
 from coder.model.short import ShortStanceModel, is_short
 
 EPS = 1e-4
@@ -109,6 +109,10 @@ class CodeClassifier(BaseEstimator):
         Answers of at most this many words take their stance from `coder.model.short.ShortStanceModel`
         (short training answers + `stance_examples`), mixed with the shared stance model by
         `short_weight` (1 = the short model alone); 0 = off.
+    tail_weight, tail_over, tail_words : float, int, int
+        Answers over `tail_over` words also take the stance of their last sentences (at least `tail_words`
+        words, `sentences.tails`), mixed with the whole answer's in log space by `tail_weight`: a status
+        stated after paragraphs of background counts (0 = off).
     novelty : bool
         Keep what `novel` needs: the training answers' embeddings (`coder.model.novelty`).
     normalise, augment, label_examples, sentence_weight, sentence_focus, long_words, sentence_embed,
@@ -125,7 +129,8 @@ class CodeClassifier(BaseEstimator):
                  sentence_focus: float = 4.0, long_words: int = 40, sentence_embed: bool = False,
                  strip_questions: bool = True, label_examples: bool = False, novelty: bool = True,
                  chunk_words: int = 150, stance_examples: dict | None = None, short_words: int = 6,
-                 short_weight: float = 1.0, random_state: int = 0) -> None:
+                 short_weight: float = 1.0, tail_weight: float = 0.5, tail_over: int = 100,
+                 tail_words: int = 40, random_state: int = 0) -> None:
         self.spec = spec
         self.stance_C = stance_C
         self.head_C = head_C
@@ -145,6 +150,9 @@ class CodeClassifier(BaseEstimator):
         self.stance_examples = stance_examples
         self.short_words = short_words
         self.short_weight = short_weight
+        self.tail_weight = tail_weight
+        self.tail_over = tail_over
+        self.tail_words = tail_words
         self.random_state = random_state
 
     def prepare(self, X: Answers, embedder=None) -> Answers:
@@ -286,6 +294,7 @@ class CodeClassifier(BaseEstimator):
         T = self._tfidf(X.texts)
         stance_classes, P = self._stance_proba(T)
         P = self._short_stance(X.texts, P, stance_classes)
+        P = self._tail_stance(X.texts, P)
         for qid in sorted(set(X.qids.tolist())):
             rows = np.flatnonzero(X.qids == qid)
             spec = self.spec.get(str(qid))
@@ -318,6 +327,22 @@ class CodeClassifier(BaseEstimator):
             return P
         a = self.short_weight
         mix = (1 - a) * np.log(np.maximum(P[rows], EPS)) + a * np.log(Q)
+        mix = np.exp(mix - mix.max(axis=1, keepdims=True))
+        P = P.copy()
+        P[rows] = mix / mix.sum(axis=1, keepdims=True)
+        return P
+
+    def _tail_stance(self, texts: list[str], P: np.ndarray) -> np.ndarray:
+        """Answers over `tail_over` words: the stance of their last sentences (`tail_words` words) mixed in
+        log space by `tail_weight`, so a status stated after paragraphs of background counts."""
+        if getattr(self, "tail_weight", 0.0) <= 0 or isinstance(self.stance_, str):
+            return P
+        rows = [i for i, t in enumerate(texts) if word_count(t) > self.tail_over]
+        if not rows:
+            return P
+        _, Q = self._stance_proba(self._tfidf(tails([texts[i] for i in rows], self.tail_words)))
+        a = self.tail_weight
+        mix = (1 - a) * np.log(np.maximum(P[rows], EPS)) + a * np.log(np.maximum(Q, EPS))
         mix = np.exp(mix - mix.max(axis=1, keepdims=True))
         P = P.copy()
         P[rows] = mix / mix.sum(axis=1, keepdims=True)
