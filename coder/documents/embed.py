@@ -18,7 +18,7 @@ import numpy as np
 from coder.documents.model import EmbeddedDocument
 from coder.documents.passages import Passage
 from coder.errors import InputError
-from coder.heap import release_large_blocks
+from coder.heap import return_free_memory
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder, fast_precision
 
 DEFAULT_DOCUMENT_EMBEDDER = DEFAULT_EMBEDDER
@@ -39,10 +39,12 @@ def make_embedder(name: str = DEFAULT_DOCUMENT_EMBEDDER) -> Embedder:
         hf_logging.disable_progress_bar()
     except ImportError:
         pass
-    release_large_blocks()  # a batch embeds thousands of passages of every length
     return Embedder(name, precision=fast_precision())
 
 
 def embed_document(passages: list[Passage], pages: int, embedder) -> EmbeddedDocument:
+    """A document's passages embedded; the activations' memory goes back to the system before the next
+    document, so a batch of thousands of pages peaks near its largest document (coder.heap)."""
     vectors = embedder.encode([p.text for p in passages]) if passages else np.zeros((0, 384), np.float32)
+    return_free_memory()
     return EmbeddedDocument(passages, np.asarray(vectors, dtype=np.float32), pages)
