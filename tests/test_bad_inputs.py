@@ -1,11 +1,13 @@
-"""Every command with bad, hostile and valid inputs, run as a user runs it (`python -m coder ...`).
+"""Every command with bad, hostile and valid inputs, run as a user runs it (`coder ...`).
 
 The README promises: bad input gets one line naming the file (and row and column where there are any), exit
 code 2, no traceback, and nothing written; no input is ever overwritten. Each case (tests/bad_inputs_cases.py,
 tests/bad_inputs_more.py, tests/bad_inputs_unseen.py, tests/bad_inputs_handoffs.py) builds its inputs in its
 own folder; the inputs are hashed before and after the run. Valid controls check that the same commands still
 work. The shared world (a small trained model, its suggestions and accepted table, a small documents model and
-a coded folder) is built once per module; the cases then run a few at a time, each in its own process.
+a coded folder) is built once per module; the cases then run a few at a time, each in its own process: one in
+fifteen through the installed `coder` script, the others forked from a process that has imported coder once
+(tests/cli_forkserver.py), which calls the script's entry point without paying for the imports each time.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from bad_inputs_cases import Case, codebook_cases, out_cases, report_cases, retu
 from bad_inputs_handoffs import handoff_cases  # noqa: E402
 from bad_inputs_more import document_cases, model_cases, store_cases, suggestion_cases  # noqa: E402
 from bad_inputs_unseen import unseen_cases  # noqa: E402
-from cli_runner import NO_SERVER
+from cli_runner import NO_SERVER, ForkServer
 from cli_runner import coder as run_coder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +38,7 @@ CASES: list[Case] = (returns_cases() + codebook_cases() + report_cases() + out_c
                      + store_cases() + suggestion_cases() + document_cases() + unseen_cases()
                      + handoff_cases())
 WORKERS = 4
+SCRIPT_EVERY = 15
 # cases the checks after the table look into
 EXTRA_NEEDS = ("docs-search-valid-no-escapes", "docs-code-hostile-folder", "models-use-model-dir-before-use")
 
@@ -104,16 +107,23 @@ def results(world: Path, tmp_path_factory: pytest.TempPathFactory, request: pyte
     wanted = {item.callspec.params["case"].id for item in request.session.items
               if hasattr(item, "callspec") and isinstance(item.callspec.params.get("case"), Case)} | set(EXTRA_NEEDS)
     cases = [c for c in CASES if c.id in wanted]
+    # every SCRIPT_EVERY-th case runs through the installed script; the rest are forked from a process that
+    # imported coder once (tests/cli_forkserver.py): the same entry point, each in its own process
+    by_script = {c.id for c in cases[::SCRIPT_EVERY]}
+    fork = ForkServer(env={"NO_COLOR": "1"}, unset=NO_SERVER)
 
     def run(case: Case) -> tuple:
         t = tmp_path_factory.mktemp(case.id[:40])
         args = case.build(t, world)
         before = snapshot(t)
-        r = coder(*args, cwd=t)
+        r = coder(*args, cwd=t) if case.id in by_script else fork.coder(*args, cwd=t)
         return args, r, before, snapshot(t)
 
-    with ThreadPoolExecutor(WORKERS) as pool:
-        done = dict(zip([c.id for c in cases], pool.map(run, cases), strict=True))
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            done = dict(zip([c.id for c in cases], pool.map(run, cases), strict=True))
+    finally:
+        fork.close()
     done["__world__"] = (before_world, snapshot(world))
     return done
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +164,18 @@ def test_a_codebook_name_with_double_dashes_keeps_the_label_studio_configs_well_
     for config in (labeling_config(odd), label_config(odd)):
         xml.dom.minidom.parseString(config)  # raises on `--` inside a comment
         assert "stocktake - - draft - -&gt; 2" in config
+
+
+def test_opening_a_model_does_not_import_all_of_scikit_learn():
+    # skops' default trust list walks every scikit-learn module (seconds per command); coder never uses
+    # that list, so `skops_io` skips the walk, and puts scikit-learn back as it was
+    code = ("import sys, sklearn.utils\n"
+            "walk = sklearn.utils.all_estimators\n"
+            "from coder.model.safe_load import skops_io\n"
+            "sio = skops_io()\n"
+            "assert sio is sys.modules['skops.io'] and skops_io() is sio\n"
+            "assert sklearn.utils.all_estimators is walk\n"
+            "print(sorted(m for m in ('sklearn.gaussian_process', 'sklearn.cross_decomposition') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

@@ -22,7 +22,7 @@ from coder.documents.route import routing_summary, stored_rows
 from coder.documents.vocab import DOC_TYPES, PRIORITIES
 from coder.errors import InputError
 from coder.files import staged_files
-from coder.model.safe_load import load_trusted
+from coder.model.safe_load import load_trusted, skops_io
 from coder.model.store import read_json_object
 
 MODEL_FILE = "documents.skops"
@@ -154,8 +154,6 @@ def train(labels_path: str | Path, answers_path: str | Path, model_dir: str | Pa
           codebook: Codebook | None = None, embedder_name: str = DEFAULT_DOCUMENT_EMBEDDER, evaluate: bool = True,
           progress: Callable[[str, int, int], None] | None = None) -> dict:
     """Learn from labelled documents + the answer bank; save the model (skops) and a JSON manifest."""
-    import skops.io as sio
-
     codebook = codebook or load_codebook()
     labels = read_labels(labels_path, codebook)
     texts, qids = read_answers(answers_path, codebook)
@@ -187,7 +185,7 @@ def train(labels_path: str | Path, answers_path: str | Path, model_dir: str | Pa
     model_dir = Path(model_dir)
     # the model and its manifest are one version: written aside, swapped in together
     with staged_files([model_dir / MODEL_FILE, model_dir / MANIFEST_FILE]) as tmp:
-        sio.dump(model.state(), tmp[model_dir / MODEL_FILE])
+        skops_io().dump(model.state(), tmp[model_dir / MODEL_FILE])
         manifest = _manifest(labels_path, answers_path, labels, codebook, embedder_name, embedder, docs, texts,
                              _file_hash(tmp[model_dir / MODEL_FILE]), metrics, routing, model)
         tmp[model_dir / MANIFEST_FILE].write_text(json.dumps(manifest, indent=2, default=str) + "\n",

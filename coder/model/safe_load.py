@@ -14,6 +14,7 @@ import hashlib
 import json
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 from coder.errors import InputError
 
@@ -36,6 +37,29 @@ TRUSTED_TYPES = frozenset({
 # the kinds of skops node those types are stored as (functions, methods, reduce-calls... are never needed)
 TRUSTED_LOADERS = frozenset({"DictNode", "ListNode", "TupleNode", "JsonNode", "NdArrayNode", "ObjectNode",
                              "TypeNode"})
+
+
+def skops_io() -> ModuleType:
+    """`skops.io`, imported without the walk over every scikit-learn module its default trust list makes.
+
+    skops builds that list at import time with `sklearn.utils.all_estimators()`, which imports all of
+    scikit-learn: 2-5 s on every `coder` command that opens or saves a model. coder never uses the
+    default list (it checks each file against `TRUSTED_TYPES` and passes exactly those types), so the
+    walk is skipped: while skops is first imported, `all_estimators` answers with no estimators.
+    """
+    import sys
+
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn.utils
+
+    walk = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda *args, **kwargs: []
+    try:
+        import skops.io
+    finally:
+        sklearn.utils.all_estimators = walk
+    return skops.io
 
 
 def file_sha256(path: str | Path) -> str:
@@ -78,8 +102,7 @@ def load_trusted(path: str | Path, sha256: str | None) -> object:
 
     Raises InputError (one line, naming the file and the first untrusted type) otherwise.
     """
-    import skops.io as sio
-
+    sio = skops_io()
     path = Path(path)
     if not path.is_file():
         raise InputError("model file missing", file=str(path))

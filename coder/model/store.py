@@ -14,12 +14,10 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-import skops.io as sio
-
 from coder.codebook import Codebook
 from coder.errors import InputError
 from coder.files import staged_dir, write_json_atomic
-from coder.model.safe_load import file_sha256, load_trusted
+from coder.model.safe_load import file_sha256, load_trusted, skops_io
 
 
 def codebook_hash(cb: Codebook) -> str:
@@ -104,7 +102,7 @@ def save_model(model_dir: str | Path, bundle: dict, manifest: dict, make_current
     reg = read_registry(model_dir)
     # the version folder is built aside and swapped in whole: a failure leaves no half version behind
     with staged_dir(vdir) as stage:
-        sio.dump(bundle, stage / "model.skops")
+        skops_io().dump(bundle, stage / "model.skops")
         manifest["model_sha256"] = file_sha256(stage / "model.skops")  # checked before every load
         write_json_atomic(stage / "manifest.json", manifest)
     reg["versions"] = [v for v in reg["versions"] if v["version"] != version]
