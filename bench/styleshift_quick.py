@@ -6,6 +6,9 @@ time; about a minute each with a warm embedding cache. For trying ideas before a
 
     python bench/styleshift_quick.py                        (defaults)
     python bench/styleshift_quick.py '{"short_words": 0}'   (CodeClassifier keyword arguments)
+    python bench/styleshift_quick.py --dev '{...}'          (our development set, bench/styleshift-dev/:
+                                                             tune there; bench/styleshift is the test)
+    python bench/styleshift_quick.py --dev --no-split       (skip the round split)
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from styleshift_eval import BANDS, load_styleshift  # noqa: E402
+from styleshift_eval import BANDS, DEV, HERE, load_styleshift  # noqa: E402
 
 from coder.codebook import load_codebook  # noqa: E402
 from coder.model import pipeline  # noqa: E402
@@ -49,18 +52,20 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, cb, emb: Embedder, para
 
 
 def main() -> None:
-    params = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    params = json.loads(args[0]) if args else {}
     os.environ.setdefault("CODER_CACHE_DIR", str(Path(tempfile.gettempdir()) / "coder-bench-cache"))
     cb = load_codebook()
     df = read_returns(ROOT / "coder" / "data" / "returns.csv", cb)
     emb = Embedder()
-    ss, _ = load_styleshift(cb)
+    ss, _ = load_styleshift(cb, DEV if "--dev" in sys.argv else HERE)
     pred, conf, fit_s = fit_predict(df, ss, cb, emb, params)
     ok = pred == ss["codes"].to_numpy(str)
     from coder.model.calibrate import expected_calibration_error as ece
 
     print(f"params {params}; fit on both rounds {fit_s:.0f} s")
-    print(f"style-shift all n={len(ss)} acc {ok.mean():.3f} ece(raw) {ece(conf, ok):.3f}")
+    name = "DEV set" if "--dev" in sys.argv else "TEST set"
+    print(f"{name}: style-shift all n={len(ss)} acc {ok.mean():.3f} ece(raw) {ece(conf, ok):.3f}")
     for k in sorted(set(ss["style"])):
         m = (ss["style"] == k).to_numpy()
         print(f"  style {k:<22} n={m.sum():>3} acc {ok[m].mean():.3f} ece(raw) {ece(conf[m], ok[m]):.3f}")
@@ -71,6 +76,8 @@ def main() -> None:
     print(f"  over 120 words{'':<15} n={m.sum():>3} acc {ok[m].mean():.3f}")
     if os.environ.get("DUMP"):
         ss.assign(pred=pred, conf=conf, ok=ok).to_csv(os.environ["DUMP"], index=False)
+    if "--no-split" in sys.argv:
+        return
     train, test = df[df["round"] == "2013-06"], df[df["round"] == "2014-05"]
     test = test[(test["text"] != "") & (test["codes"] != "")]  # as pipeline.evaluate
     pred, conf, fit_s = fit_predict(train, test, cb, emb, params)

@@ -30,6 +30,7 @@ from coder.model.features import long_answers, normalise_text, strip_question
 from coder.model.novelty import NoveltyModel
 from coder.model.sentences import embed_whole, tails, with_sentences, word_count
 from coder.model.short import ShortStanceModel, is_short
+from coder.model.status import plan_stance, status_parts
 
 EPS = 1e-4
 
@@ -113,6 +114,15 @@ class CodeClassifier(BaseEstimator):
         Answers over `tail_over` words also take the stance of their last sentences (at least `tail_words`
         words, `sentences.tails`), mixed with the whole answer's in log space by `tail_weight`: a status
         stated after paragraphs of background counts (0 = off).
+    rag_weight : float
+        Answers pasted as action-plan rows (`Task | Owner | Due | AMBER - ...`) also take the stance their
+        status cells state (`coder.model.status.plan_stance`: amber -> in progress, green / complete ->
+        yes or already completed, "not started" -> no), mixed in log space by this weight (0 = off).
+    status_weight, contrast_weight, short_within : float
+        Measured and kept off (README, "Answers in other styles"): the stance of plan status cells read
+        by the stance model instead of `plan_stance`; the stance of the clause after *but / although /
+        in practice* (`status.contrast_clause`); for short answers, a head that may only share each
+        stance's probability among that stance's codes (1) rather than move it between stances (0).
     novelty : bool
         Keep what `novel` needs: the training answers' embeddings (`coder.model.novelty`).
     normalise, augment, label_examples, sentence_weight, sentence_focus, long_words, sentence_embed,
@@ -130,7 +140,8 @@ class CodeClassifier(BaseEstimator):
                  strip_questions: bool = True, label_examples: bool = False, novelty: bool = True,
                  chunk_words: int = 150, stance_examples: dict | None = None, short_words: int = 6,
                  short_weight: float = 1.0, tail_weight: float = 0.5, tail_over: int = 100,
-                 tail_words: int = 40, random_state: int = 0) -> None:
+                 tail_words: int = 40, rag_weight: float = 0.5, status_weight: float = 0.0,
+                 contrast_weight: float = 0.0, short_within: float = 0.0, random_state: int = 0) -> None:
         self.spec = spec
         self.stance_C = stance_C
         self.head_C = head_C
@@ -153,6 +164,10 @@ class CodeClassifier(BaseEstimator):
         self.tail_weight = tail_weight
         self.tail_over = tail_over
         self.tail_words = tail_words
+        self.status_weight = status_weight
+        self.contrast_weight = contrast_weight
+        self.rag_weight = rag_weight
+        self.short_within = short_within
         self.random_state = random_state
 
     def prepare(self, X: Answers, embedder=None) -> Answers:
@@ -295,6 +310,7 @@ class CodeClassifier(BaseEstimator):
         stance_classes, P = self._stance_proba(T)
         P = self._short_stance(X.texts, P, stance_classes)
         P = self._tail_stance(X.texts, P)
+        P = self._status_stance(X.texts, P)
         for qid in sorted(set(X.qids.tolist())):
             rows = np.flatnonzero(X.qids == qid)
             spec = self.spec.get(str(qid))
@@ -303,7 +319,9 @@ class CodeClassifier(BaseEstimator):
             if spec["multi"]:
                 probs = self._proba_multi(str(qid), spec, X.emb[rows], T[rows])
             else:
-                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes)
+                within = is_short([X.texts[i] for i in rows], self.short_words) \
+                    if getattr(self, "short_within", False) else None
+                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes, within)
                 if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is not None:
                     S = self._pool_sentences(str(qid), spec, X[rows], S, stance_classes)
                 probs = [dict(zip(spec["codes"], row.tolist(), strict=True)) for row in S]
@@ -341,16 +359,38 @@ class CodeClassifier(BaseEstimator):
         if not rows:
             return P
         _, Q = self._stance_proba(self._tfidf(tails([texts[i] for i in rows], self.tail_words)))
-        a = self.tail_weight
-        mix = (1 - a) * np.log(np.maximum(P[rows], EPS)) + a * np.log(np.maximum(Q, EPS))
-        mix = np.exp(mix - mix.max(axis=1, keepdims=True))
-        P = P.copy()
-        P[rows] = mix / mix.sum(axis=1, keepdims=True)
+        return mix_rows(P, rows, Q, self.tail_weight)
+
+    def _status_stance(self, texts: list[str], P: np.ndarray) -> np.ndarray:
+        """Answers whose form shows where their status is (plan status cells, the clause after *but /
+        although / in practice*: `coder.model.status`): that part's stance mixed in by `status_weight`."""
+        if isinstance(self.stance_, str):
+            return P
+        a = getattr(self, "rag_weight", 0.0)
+        if a > 0:
+            classes = list(self.stance_.classes_)
+            qs = [plan_stance(t, classes) for t in texts]
+            rows = [i for i, q in enumerate(qs) if q is not None]
+            if rows:
+                P = mix_rows(P, rows, np.array([qs[i] for i in rows]), a)
+        for kind, a in (("plan", getattr(self, "status_weight", 0.0)),
+                        ("contrast", getattr(self, "contrast_weight", 0.0))):
+            if a <= 0:
+                continue
+            parts = status_parts(texts, kind, self.tail_over)
+            rows = [i for i, s in enumerate(parts) if s]
+            if rows:
+                _, Q = self._stance_proba(self._tfidf([parts[i] for i in rows]))
+                P = mix_rows(P, rows, Q, a)
         return P
 
     def _product(self, qid: str, spec: dict, emb: np.ndarray, P: np.ndarray,
-                 stance_classes: list[str]) -> np.ndarray:
-        """Stance x head for single-code answers: rows are answers, columns the question's codes."""
+                 stance_classes: list[str], within: np.ndarray | None = None) -> np.ndarray:
+        """Stance x head for single-code answers: rows are answers, columns the question's codes.
+
+        Rows marked `within` (short answers, `short_within`): the head only shares each stance's
+        probability among that stance's codes; it cannot move probability between stances (a two-word
+        answer's embedding sits near the question's short "Not clear" answers whatever it says)."""
         codes, stances = spec["codes"], spec["stances"]
         n = len(emb)
         S = np.empty((n, len(codes)))
@@ -368,7 +408,16 @@ class CodeClassifier(BaseEstimator):
             H[:, codes.index(head)] = 1.0
         else:  # a question never seen in training: stance alone
             H[:] = 1.0
-        S = np.maximum(S, EPS) * H ** self.head_weight
+        H = H ** self.head_weight
+        a = float(getattr(self, "short_within", 0.0))
+        if within is not None and within.any() and a > 0:
+            Hw = H[within].copy()
+            for s in set(stances):
+                cols = [j for j, t in enumerate(stances) if t == s]
+                group = Hw[:, cols].sum(axis=1, keepdims=True) / len(cols)
+                Hw[:, cols] = Hw[:, cols] / group ** a
+            H[within] = Hw
+        S = np.maximum(S, EPS) * H
         return S / S.sum(axis=1, keepdims=True)
 
     def _pool_sentences(self, qid: str, spec: dict, X: Answers, S: np.ndarray,
@@ -404,6 +453,15 @@ class CodeClassifier(BaseEstimator):
             h = heads.get(code, 0.0)
             cols[code] = h.predict_proba(F)[:, 1] if isinstance(h, LogisticRegression) else np.full(len(emb), h)
         return [{c: float(cols[c][i]) for c in spec["codes"]} for i in range(len(emb))]
+
+
+def mix_rows(P: np.ndarray, rows: Sequence[int], Q: np.ndarray, a: float) -> np.ndarray:
+    """`P` with its `rows` mixed with `Q` in log space (weight `a` on `Q`), renormalised."""
+    mix = (1 - a) * np.log(np.maximum(P[rows], EPS)) + a * np.log(np.maximum(Q, EPS))
+    mix = np.exp(mix - mix.max(axis=1, keepdims=True))
+    P = P.copy()
+    P[rows] = mix / mix.sum(axis=1, keepdims=True)
+    return P
 
 
 def decide(probs: dict[str, float], multi: bool) -> tuple[str, float]:
