@@ -16,6 +16,7 @@ from coder.codebook import Codebook
 from coder.model.calibrate import expected_calibration_error
 
 HERE = Path(__file__).resolve().parent / "styleshift"
+DEV = Path(__file__).resolve().parent / "styleshift-dev"  # our own development set (tune here, not on HERE)
 BANDS = [(0, 20, "0-20"), (20, 60, "20-60"), (60, 120, "60-120"), (120, 200, "120-200"), (200, 10**9, "200+")]
 
 
@@ -30,15 +31,15 @@ def not_clear_code(cb: Codebook, qid: int) -> str | None:
     return None
 
 
-def load_styleshift(cb: Codebook) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(answers to score, answers left out).
+def load_styleshift(cb: Codebook, folder: Path = HERE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(answers to score, answers left out), from `folder` (the held-out set, or `DEV` for the dev set).
 
     Gold `NR` on a written answer ("?", "-", "To follow.", the question restated) follows the tool's rule
     that NR is for blank answers only: it is recoded to the question's "Not clear" code where the codebook
     has one, and left out (reported) where it has not.
     """
     rows = []
-    for part in sorted(HERE.glob("part*.jsonl")):
+    for part in sorted(folder.glob("*.jsonl")):
         with part.open(encoding="utf-8") as fh:
             rows += [json.loads(line) for line in fh if line.strip()]
     df = pd.DataFrame(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -87,6 +88,12 @@ class Codebook:
     questions: tuple[Question, ...]
     sha256: str = field(default="", compare=False)
     path: str = field(default="", compare=False)
+    # optional `stance_examples:` (stance -> generic short answers), for the short-answer stance model
+    stance_examples: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def stance_example_map(self) -> dict[str, list[str]]:
+        return {s: list(ts) for s, ts in self.stance_examples}
 
     @cached_property
     def by_id(self) -> dict[int, Question]:
@@ -362,4 +369,26 @@ def _parse_codebook(data: object, source: str, sha256: str) -> Codebook:
         if blank in q.code_values:
             raise fail(f"question {q.id}", f"uses the blank code {blank!r} as a code")
     return Codebook(str(data["name"]), str(data.get("title", data["name"])), blank, tuple(sections),
-                    tuple(questions), sha256=sha256, path=source)
+                    tuple(questions), sha256=sha256, path=source,
+                    stance_examples=_stance_examples(data.get("stance_examples"), fail))
+
+
+def _stance_examples(raw: object, fail: Callable[[str, str], InputError]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`stance_examples:` validated: a mapping from a stance to a list of short answers (optional)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise fail("stance_examples", "must map a stance to a list of short answers")
+    out = []
+    for stance, texts in raw.items():
+        key = f"stance_examples.{stance}"
+        if not isinstance(stance, str) or stance not in STANCES:
+            hint = " (quote it: 'no' / 'yes' are read as true/false in YAML)" if isinstance(stance, bool) else ""
+            raise fail(key, f"{stance!r} is not one of {', '.join(STANCES)}{hint}")
+        if not isinstance(texts, list) or not texts:
+            raise fail(key, "must be a non-empty list of short answers")
+        for j, t in enumerate(texts):
+            if not isinstance(t, str | int | float) or isinstance(t, bool) or not str(t).strip():
+                raise fail(f"{key}[{j}]", f"must be a short answer (text), not {t!r} (quote yes/no/on/off)")
+        out.append((stance, tuple(str(t).strip() for t in texts)))
+    return tuple(out)

@@ -28,7 +28,9 @@ from sklearn.linear_model import LogisticRegression
 from coder.codebook import Codebook, format_codes
 from coder.model.features import long_answers, normalise_text, strip_question
 from coder.model.novelty import NoveltyModel
-from coder.model.sentences import embed_whole, with_sentences, word_count
+from coder.model.sentences import embed_whole, tails, with_sentences, word_count
+from coder.model.short import ShortStanceModel, is_short
+from coder.model.status import plan_stance, status_parts
 
 EPS = 1e-4
 
@@ -38,6 +40,15 @@ def codebook_spec(cb: Codebook) -> dict[str, dict]:
     return {str(q.id): {"codes": list(q.code_values), "stances": [c.stance for c in q.codes], "multi": q.multi,
                         "text": q.text, "labels": [c.label for c in q.codes]}
             for q in cb.questions}
+
+
+def codebook_params(cb: Codebook, params: dict | None = None) -> dict:
+    """Classifier parameters with what the codebook supplies filled in: its `stance_examples`, unless the
+    parameters name their own (`"codebook"`, as a saved model's manifest records them, means the codebook's)."""
+    out = dict(params or {})
+    if out.get("stance_examples", "codebook") == "codebook":
+        out["stance_examples"] = cb.stance_example_map or None
+    return out
 
 
 @dataclass
@@ -92,6 +103,26 @@ class CodeClassifier(BaseEstimator):
     chunk_words : int
         Answers longer than this are embedded as the mean of pieces of at most this many words, so the
         end of a long answer is read (the embedder truncates at 256 word pieces); 0 = off.
+    stance_examples : dict or None
+        Generic short answers per stance (`stance -> [answers]`, the codebook's `stance_examples`), for
+        the short-answer stance model.
+    short_words : int
+        Answers of at most this many words take their stance from `coder.model.short.ShortStanceModel`
+        (short training answers + `stance_examples`), mixed with the shared stance model by
+        `short_weight` (1 = the short model alone); 0 = off.
+    tail_weight, tail_over, tail_words : float, int, int
+        Answers over `tail_over` words also take the stance of their last sentences (at least `tail_words`
+        words, `sentences.tails`), mixed with the whole answer's in log space by `tail_weight`: a status
+        stated after paragraphs of background counts (0 = off).
+    rag_weight : float
+        Answers pasted as action-plan rows (`Task | Owner | Due | AMBER - ...`) also take the stance their
+        status cells state (`coder.model.status.plan_stance`: amber -> in progress, green / complete ->
+        yes or already completed, "not started" -> no), mixed in log space by this weight (0 = off).
+    status_weight, contrast_weight, short_within : float
+        Measured and kept off (README, "Answers in other styles"): the stance of plan status cells read
+        by the stance model instead of `plan_stance`; the stance of the clause after *but / although /
+        in practice* (`status.contrast_clause`); for short answers, a head that may only share each
+        stance's probability among that stance's codes (1) rather than move it between stances (0).
     novelty : bool
         Keep what `novel` needs: the training answers' embeddings (`coder.model.novelty`).
     normalise, augment, label_examples, sentence_weight, sentence_focus, long_words, sentence_embed,
@@ -107,8 +138,10 @@ class CodeClassifier(BaseEstimator):
                  normalise: bool = False, augment: int = 0, sentence_weight: float = 0.0,
                  sentence_focus: float = 4.0, long_words: int = 40, sentence_embed: bool = False,
                  strip_questions: bool = True, label_examples: bool = False, novelty: bool = True,
-                 chunk_words: int = 150,
-                 random_state: int = 0) -> None:
+                 chunk_words: int = 150, stance_examples: dict | None = None, short_words: int = 6,
+                 short_weight: float = 1.0, tail_weight: float = 0.5, tail_over: int = 100,
+                 tail_words: int = 40, rag_weight: float = 0.5, status_weight: float = 0.0,
+                 contrast_weight: float = 0.0, short_within: float = 0.0, random_state: int = 0) -> None:
         self.spec = spec
         self.stance_C = stance_C
         self.head_C = head_C
@@ -125,6 +158,16 @@ class CodeClassifier(BaseEstimator):
         self.label_examples = label_examples
         self.novelty = novelty
         self.chunk_words = chunk_words
+        self.stance_examples = stance_examples
+        self.short_words = short_words
+        self.short_weight = short_weight
+        self.tail_weight = tail_weight
+        self.tail_over = tail_over
+        self.tail_words = tail_words
+        self.status_weight = status_weight
+        self.contrast_weight = contrast_weight
+        self.rag_weight = rag_weight
+        self.short_within = short_within
         self.random_state = random_state
 
     def prepare(self, X: Answers, embedder=None) -> Answers:
@@ -194,6 +237,13 @@ class CodeClassifier(BaseEstimator):
             self.stance_ = LogisticRegression(C=self.stance_C, max_iter=500, solver="newton-cg").fit(Ts, ys)
         else:
             self.stance_ = classes[0] if classes else "other"
+        self.short_ = None
+        if self.stance_examples is not None and not isinstance(self.stance_examples, dict):
+            raise ValueError("stance_examples must map a stance to short answers; "
+                             "`codebook_params(codebook, params)` fills in the codebook's")
+        if getattr(self, "short_words", 0) and not isinstance(self.stance_, str):
+            self.short_ = ShortStanceModel(self.short_words).fit(
+                [X.texts[i] for i in single], stance_y[single], self.stance_examples)
 
         self.heads_: dict[str, object] = {}
         self.multi_heads_: dict[str, dict[str, object]] = {}
@@ -258,6 +308,9 @@ class CodeClassifier(BaseEstimator):
             return []
         T = self._tfidf(X.texts)
         stance_classes, P = self._stance_proba(T)
+        P = self._short_stance(X.texts, P, stance_classes)
+        P = self._tail_stance(X.texts, P)
+        P = self._status_stance(X.texts, P)
         for qid in sorted(set(X.qids.tolist())):
             rows = np.flatnonzero(X.qids == qid)
             spec = self.spec.get(str(qid))
@@ -266,7 +319,9 @@ class CodeClassifier(BaseEstimator):
             if spec["multi"]:
                 probs = self._proba_multi(str(qid), spec, X.emb[rows], T[rows])
             else:
-                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes)
+                within = is_short([X.texts[i] for i in rows], self.short_words) \
+                    if getattr(self, "short_within", False) else None
+                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes, within)
                 if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is not None:
                     S = self._pool_sentences(str(qid), spec, X[rows], S, stance_classes)
                 probs = [dict(zip(spec["codes"], row.tolist(), strict=True)) for row in S]
@@ -279,9 +334,63 @@ class CodeClassifier(BaseEstimator):
             return [self.stance_], np.ones((T.shape[0], 1))
         return list(self.stance_.classes_), self.stance_.predict_proba(T)
 
+    def _short_stance(self, texts: list[str], P: np.ndarray, classes: list[str]) -> np.ndarray:
+        """Short answers' stance from the short-answer model, mixed in log space by `short_weight`."""
+        short_model = getattr(self, "short_", None)
+        if short_model is None:
+            return P
+        rows = np.flatnonzero(is_short(texts, self.short_words))
+        Q = short_model.predict_proba([texts[i] for i in rows], classes)
+        if Q is None:
+            return P
+        a = self.short_weight
+        mix = (1 - a) * np.log(np.maximum(P[rows], EPS)) + a * np.log(Q)
+        mix = np.exp(mix - mix.max(axis=1, keepdims=True))
+        P = P.copy()
+        P[rows] = mix / mix.sum(axis=1, keepdims=True)
+        return P
+
+    def _tail_stance(self, texts: list[str], P: np.ndarray) -> np.ndarray:
+        """Answers over `tail_over` words: the stance of their last sentences (`tail_words` words) mixed in
+        log space by `tail_weight`, so a status stated after paragraphs of background counts."""
+        if getattr(self, "tail_weight", 0.0) <= 0 or isinstance(self.stance_, str):
+            return P
+        rows = [i for i, t in enumerate(texts) if word_count(t) > self.tail_over]
+        if not rows:
+            return P
+        _, Q = self._stance_proba(self._tfidf(tails([texts[i] for i in rows], self.tail_words)))
+        return mix_rows(P, rows, Q, self.tail_weight)
+
+    def _status_stance(self, texts: list[str], P: np.ndarray) -> np.ndarray:
+        """Answers whose form shows where their status is (plan status cells, the clause after *but /
+        although / in practice*: `coder.model.status`): that part's stance mixed in by `status_weight`."""
+        if isinstance(self.stance_, str):
+            return P
+        a = getattr(self, "rag_weight", 0.0)
+        if a > 0:
+            classes = list(self.stance_.classes_)
+            qs = [plan_stance(t, classes) for t in texts]
+            rows = [i for i, q in enumerate(qs) if q is not None]
+            if rows:
+                P = mix_rows(P, rows, np.array([qs[i] for i in rows]), a)
+        for kind, a in (("plan", getattr(self, "status_weight", 0.0)),
+                        ("contrast", getattr(self, "contrast_weight", 0.0))):
+            if a <= 0:
+                continue
+            parts = status_parts(texts, kind, self.tail_over)
+            rows = [i for i, s in enumerate(parts) if s]
+            if rows:
+                _, Q = self._stance_proba(self._tfidf([parts[i] for i in rows]))
+                P = mix_rows(P, rows, Q, a)
+        return P
+
     def _product(self, qid: str, spec: dict, emb: np.ndarray, P: np.ndarray,
-                 stance_classes: list[str]) -> np.ndarray:
-        """Stance x head for single-code answers: rows are answers, columns the question's codes."""
+                 stance_classes: list[str], within: np.ndarray | None = None) -> np.ndarray:
+        """Stance x head for single-code answers: rows are answers, columns the question's codes.
+
+        Rows marked `within` (short answers, `short_within`): the head only shares each stance's
+        probability among that stance's codes; it cannot move probability between stances (a two-word
+        answer's embedding sits near the question's short "Not clear" answers whatever it says)."""
         codes, stances = spec["codes"], spec["stances"]
         n = len(emb)
         S = np.empty((n, len(codes)))
@@ -299,7 +408,16 @@ class CodeClassifier(BaseEstimator):
             H[:, codes.index(head)] = 1.0
         else:  # a question never seen in training: stance alone
             H[:] = 1.0
-        S = np.maximum(S, EPS) * H ** self.head_weight
+        H = H ** self.head_weight
+        a = float(getattr(self, "short_within", 0.0))
+        if within is not None and within.any() and a > 0:
+            Hw = H[within].copy()
+            for s in set(stances):
+                cols = [j for j, t in enumerate(stances) if t == s]
+                group = Hw[:, cols].sum(axis=1, keepdims=True) / len(cols)
+                Hw[:, cols] = Hw[:, cols] / group ** a
+            H[within] = Hw
+        S = np.maximum(S, EPS) * H
         return S / S.sum(axis=1, keepdims=True)
 
     def _pool_sentences(self, qid: str, spec: dict, X: Answers, S: np.ndarray,
@@ -335,6 +453,15 @@ class CodeClassifier(BaseEstimator):
             h = heads.get(code, 0.0)
             cols[code] = h.predict_proba(F)[:, 1] if isinstance(h, LogisticRegression) else np.full(len(emb), h)
         return [{c: float(cols[c][i]) for c in spec["codes"]} for i in range(len(emb))]
+
+
+def mix_rows(P: np.ndarray, rows: Sequence[int], Q: np.ndarray, a: float) -> np.ndarray:
+    """`P` with its `rows` mixed with `Q` in log space (weight `a` on `Q`), renormalised."""
+    mix = (1 - a) * np.log(np.maximum(P[rows], EPS)) + a * np.log(np.maximum(Q, EPS))
+    mix = np.exp(mix - mix.max(axis=1, keepdims=True))
+    P = P.copy()
+    P[rows] = mix / mix.sum(axis=1, keepdims=True)
+    return P
 
 
 def decide(probs: dict[str, float], multi: bool) -> tuple[str, float]:

@@ -22,7 +22,7 @@ from coder import __version__
 from coder.codebook import Codebook
 from coder.errors import InputError
 from coder.model.calibrate import ConfidenceCalibrator, expected_calibration_error
-from coder.model.classify import Answers, CodeClassifier, codebook_spec, decide
+from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec, decide
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder
 from coder.model.route import choose_thresholds, route
 from coder.model.store import codebook_hash, load_model, next_version, now_iso, save_model
@@ -110,6 +110,7 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         raise InputError("every question has a single code in the training answers: there is nothing to learn "
                          "(and the held-out figures would be meaningless)", column="codes")
     spec = codebook_spec(codebook)
+    classifier_params = codebook_params(codebook, classifier_params)
     multi = np.array([spec[str(q)]["multi"] for q in rows["qid"]])
     emb = embedder.encode(rows["text"].tolist(), progress=(lambda d, t: stage("embed", d, t)) if stage else None)
     X = CodeClassifier(spec=spec, **(classifier_params or {})).prepare(
@@ -166,7 +167,8 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         "data_hash": data_hash(rows), "n_train": int(len(rows)),
         "rounds": sorted(set(df.loc[df["codes"] != "", "round"])),
         "embedder": embedder.model, "embedder_fingerprint": embedder.fingerprint,
-        "classifier": type(clf).__name__, "classifier_params": clf.get_params() | {"spec": "codebook"},
+        "classifier": type(clf).__name__, "classifier_params": clf.get_params() | {"spec": "codebook"} | (
+            {"stance_examples": "codebook"} if clf.stance_examples == (codebook.stance_example_map or None) else {}),
         "target_precision": target_precision, "thresholds": thresholds,
         "threshold_method": threshold_method, "guarantee": guarantee.to_manifest(),
         "metrics": {"cv_folds": n_splits, "grouped_by": "source_id", **metrics},

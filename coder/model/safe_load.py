@@ -32,6 +32,7 @@ TRUSTED_TYPES = frozenset({
     "coder.model.classify.CodeClassifier",
     "coder.model.calibrate.ConfidenceCalibrator",
     "coder.model.novelty.NoveltyModel",
+    "coder.model.short.ShortStanceModel",
     "numpy.float16",
 })
 # the kinds of skops node those types are stored as (functions, methods, reduce-calls... are never needed)

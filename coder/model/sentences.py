@@ -98,3 +98,16 @@ def embed_whole(X, embedder, max_words: int):
         X.emb[i] = v / max(float(np.linalg.norm(v)), 1e-9)
         k += len(ps)
     return X
+
+
+def tails(texts: Sequence[str], min_words: int) -> list[str]:
+    """Per text, its last sentences, at least `min_words` words together (the whole text if shorter):
+    where a long answer's status usually sits."""
+    out = []
+    for t, sents in zip(texts, split_sentences(texts), strict=True):
+        k, n = len(sents), 0
+        while k > 0 and n < min_words:
+            k -= 1
+            n += word_count(sents[k])
+        out.append(" ".join(sents[k:]) if sents else t)
+    return out

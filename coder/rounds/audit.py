@@ -21,7 +21,7 @@ from sklearn.model_selection import GroupKFold
 
 from coder.codebook import Codebook
 from coder.errors import InputError
-from coder.model.classify import Answers, CodeClassifier, codebook_spec
+from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec
 from coder.model.embed import Embedder
 
 AUDIT_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",
@@ -45,7 +45,7 @@ def out_of_fold_proba(rows: pd.DataFrame, codebook: Codebook, embedder: Embedder
     for i, (a, b) in enumerate(GroupKFold(n_splits=n_splits).split(rows, groups=groups)):
         if stage:
             stage("cross-validate", i, n_splits)
-        clf = CodeClassifier(spec=spec, **(classifier_params or {})).fit(X[a], y[a])
+        clf = CodeClassifier(spec=spec, **codebook_params(codebook, classifier_params)).fit(X[a], y[a])
         for j, p in zip(b, clf.predict_proba(X[b]), strict=True):
             out[j] = p
     if stage:
