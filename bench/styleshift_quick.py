@@ -31,14 +31,14 @@ from styleshift_eval import BANDS, DEV, HERE, load_styleshift  # noqa: E402
 
 from coder.codebook import load_codebook  # noqa: E402
 from coder.model import pipeline  # noqa: E402
-from coder.model.classify import Answers, CodeClassifier, codebook_spec, decide  # noqa: E402
+from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec, decide  # noqa: E402
 from coder.model.embed import Embedder  # noqa: E402
 from coder.returns import read_returns  # noqa: E402
 
 
 def fit_predict(train: pd.DataFrame, test: pd.DataFrame, cb, emb: Embedder, params: dict):
     spec = codebook_spec(cb)
-    params = {"stance_examples": cb.stance_example_map or None} | params  # as pipeline.fit_model does
+    params = codebook_params(cb, params)  # the codebook's stance examples, as pipeline.fit_model does
     rows = pipeline.training_rows(train, cb.blank_code)
     clf = CodeClassifier(spec=spec, **params)
     X = clf.prepare(Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb.encode(rows["text"].tolist())), emb)

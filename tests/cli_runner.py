@@ -21,10 +21,16 @@ NO_SERVER = ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")
 def coder(*args: str, cwd: Path | str | None = None, env: dict | None = None, timeout: int = 900,
           unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """`coder ARGS...` in `cwd`, wide output, offline; `env` adds variables and `unset` removes them."""
+    return subprocess.run([CODER, *args], capture_output=True, text=True, cwd=cwd, env=command_env(env, unset),
+                          timeout=timeout)
+
+
+def command_env(env: dict | None = None, unset: tuple[str, ...] = ()) -> dict[str, str]:
+    """This process's environment, wide output, offline; `env` adds variables and `unset` removes them."""
     full = os.environ | {"COLUMNS": "200", "HF_HUB_OFFLINE": "1"} | (env or {})
     for key in unset:
         full.pop(key, None)
-    return subprocess.run([CODER, *args], capture_output=True, text=True, cwd=cwd, env=full, timeout=timeout)
+    return full
 
 
 class ForkServer:
@@ -39,9 +45,7 @@ class ForkServer:
 
         self.folder = Path(tempfile.mkdtemp(prefix="coder-fork-"))
         self.socket = str(self.folder / "socket")
-        self.env = os.environ | {"COLUMNS": "200", "HF_HUB_OFFLINE": "1"} | (env or {})
-        for key in unset:
-            self.env.pop(key, None)
+        self.env = command_env(env, unset)
         self.process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("cli_forkserver.py")),
                                          self.socket], env=self.env, stdout=subprocess.PIPE, text=True)
         if self.process.stdout.readline().strip() != "ready":

@@ -341,14 +341,7 @@ class CodeClassifier(BaseEstimator):
             return P
         rows = np.flatnonzero(is_short(texts, self.short_words))
         Q = short_model.predict_proba([texts[i] for i in rows], classes)
-        if Q is None:
-            return P
-        a = self.short_weight
-        mix = (1 - a) * np.log(np.maximum(P[rows], EPS)) + a * np.log(Q)
-        mix = np.exp(mix - mix.max(axis=1, keepdims=True))
-        P = P.copy()
-        P[rows] = mix / mix.sum(axis=1, keepdims=True)
-        return P
+        return P if Q is None else mix_rows(P, rows, Q, self.short_weight)
 
     def _tail_stance(self, texts: list[str], P: np.ndarray) -> np.ndarray:
         """Answers over `tail_over` words: the stance of their last sentences (`tail_words` words) mixed in

@@ -12,7 +12,7 @@ stance elsewhere:
   one the writer means; a leading concession ("Although some find it confusing, the role is set out")
   gives way to the clause after its comma.
 
-`status_part` returns that part (or None), and the classifier mixes its stance with the whole answer's,
+`status_parts` returns that part per answer (or None), and the classifier mixes its stance with the whole answer's,
 like the tail of a long answer (`coder.model.classify`, `status_weight`).
 """
 
@@ -37,10 +37,10 @@ CONCESSION = re.compile(r"^\s*(?:although|though|while|whilst|even though|despit
 MIN_WORDS = 3
 
 
-def plan_status(text: str) -> str | None:
-    """The status cells of pasted plan rows, RAG words spelled out; None when the text is not a plan."""
+def status_cells(text: str) -> list[str]:
+    """The status cell of each pasted plan row (empty when the text is not a plan)."""
     if not text or not (CELL_SPLIT.search(text) or re.search(r"\b(?:rag|status)\s*[:=-]", text, re.IGNORECASE)):
-        return None
+        return []
     cells: list[str] = []
     for line in text.splitlines():
         parts = [p.strip() for p in CELL_SPLIT.split(line) if p.strip()]
@@ -49,9 +49,13 @@ def plan_status(text: str) -> str | None:
         # (a task cell "Complete all reviews" comes first)
         if found:
             cells.append(found[-1])
-    if not cells:
-        return None
-    return " . ".join(normalise_text(c) for c in cells)
+    return cells
+
+
+def plan_status(text: str) -> str | None:
+    """The status cells of pasted plan rows, RAG words spelled out; None when the text is not a plan."""
+    cells = status_cells(text)
+    return " . ".join(normalise_text(c) for c in cells) if cells else None
 
 
 def contrast_clause(text: str, max_words: int = 100) -> str | None:
@@ -95,16 +99,10 @@ RAG_STANCE = [
 def plan_stance(text: str, classes: Sequence[str]) -> np.ndarray | None:
     """The stance distribution (columns `classes`) that a plan's status cells state, averaged over its rows;
     None when the text is not a plan or its cells name no status."""
-    if not text or not (CELL_SPLIT.search(text) or re.search(r"\b(?:rag|status)\s*[:=-]", text, re.IGNORECASE)):
-        return None
     rows = []
-    for line in text.splitlines():
-        cells = [p.strip() for p in CELL_SPLIT.split(line) if p.strip()]
-        found = [p[m.start():] for p in cells if (m := STATUS_CELL.search(p)) and m.start() <= 12]
-        if not found:
-            continue
+    for cell in status_cells(text):
         # the status word leads its cell ("AMBER - 5 of 12 done" is amber, not done)
-        head = re.sub(r"^(?:rag|status)\s*[:=-]?\s*", "", found[-1], flags=re.IGNORECASE)
+        head = re.sub(r"^(?:rag|status)\s*[:=-]?\s*", "", cell, flags=re.IGNORECASE)
         for pat, dist in RAG_STANCE:
             # "RED - not started": the plain words say more than the colour
             if pat.match(head) or (dist == {"no": 1.0} and pat.search(head[:30])):
