@@ -147,6 +147,8 @@ BAD_CODEBOOKS: dict[str, tuple[Callable[[Path], str], str]] = {
                                                                             "1;2"))), "codes[0].code"),
     "question-id-not-number": (lambda t: put(t, "cb.yaml", codebook_text(_set(["questions", 0, "id"], "x"))),
                                "questions[0].id"),
+    "stance-example-empty": (lambda t: put(t, "cb.yaml", codebook_text(_set(["stance_examples", "unclear"], []))),
+                             "stance_examples.unclear"),
     "anchor-bomb": (lambda t: put(t, "cb.yaml", BOMB), "aliases"),
     "too-big": (lambda t: put(t, "cb.yaml", "# " + "x" * (3 * 2**20) + "\n"), "larger than"),
     "invalid-yaml": (lambda t: put(t, "cb.yaml", "name: [unclosed\n"), "not valid YAML"),
@@ -164,7 +166,7 @@ def codebook_cases() -> list[Case]:
         out.append(Case(f"suggest-codebook-{kind}", lambda t, w, make=make: [
             "suggest", "--data", str(w / "sample.csv"), "--model-dir", str(w / "models"), "--out", str(t / "s.csv"),
             "--codebook", make(t)], says=says))
-    for kind in ("anchor-bomb", "invalid-yaml", "multi-as-string"):
+    for kind in ("anchor-bomb", "invalid-yaml", "multi-as-string", "stance-example-empty"):
         make, says = BAD_CODEBOOKS[kind]
         out.append(Case(f"train-codebook-{kind}", lambda t, w, make=make: [
             "train", "--data", str(w / "sample.csv"), "--model-dir", str(t / "m"), "--codebook", make(t)], says=says))
