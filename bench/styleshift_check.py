@@ -47,8 +47,9 @@ def read_rows(path: Path) -> list[dict]:
                 raise ValueError(f"id {r['id']} repeated")
             if not str(r["text"]).strip():
                 raise ValueError("empty text")
-        except (ValueError, KeyError) as e:
-            sys.exit(f"{path}: row {n}: {e}")
+        except (ValueError, KeyError, TypeError) as e:
+            print(f"{path}: row {n}: {e}", file=sys.stderr)
+            sys.exit(2)
         seen.add(r["id"])
         rows.append(r)
     return rows
@@ -95,8 +96,12 @@ def main() -> None:
           f"codes as gold: {len(have & every)} of {len(every)}; missing: {sorted(every - have)}")
     other = others(path)
     asked = set().union(*(grams(q.text) for q in cb.questions))  # quoting the question back is not copying
-    hits = [(r["id"], k, " ".join(sorted(grams(r["text"]) & g - asked)[0]))
-            for r in rows for k, g in other.items() if grams(r["text"]) & g - asked]
+    index: dict[tuple[str, ...], str] = {}
+    for k, g in other.items():
+        for gram in g - asked:
+            index.setdefault(gram, k)
+    hits = sorted({(r["id"], index[gram], " ".join(gram)) for r in rows for gram in grams(r["text"]) if gram in index})
+    hits = list({(i, k): (i, k, run) for i, k, run in hits}.values())  # one run per pair of answers
     print(f"answers sharing a run of {RUN}+ words (not from a question's text) with another set: {len(hits)}")
     for h in hits:
         print("  ", *h)
