@@ -66,3 +66,11 @@ def test_terse_answers_are_coded_by_what_they_say(rows, codebook, embedder):
         assert best_label(with_leads_, codebook, text, qid, embedder) == label, text
     # without the lead clauses every one of them looks like the questions' vague short answers
     assert all(best_label(without, codebook, t, q, embedder) == "Not clear" for t, q, _ in cases)
+
+
+def test_answers_longer_than_short_words_are_scored_exactly_as_without_lead_clauses(rows, codebook, embedder):
+    with_leads_, without = fitted(rows, codebook, embedder), fitted(rows, codebook, embedder, lead_weight=0)
+    X = Answers(rows["text"].tolist(), rows["qid"].to_numpy(), embedder.encode(rows["text"].tolist()))
+    long_rows = np.array([i for i, t in enumerate(X.texts) if len(t.split()) > with_leads_.short_words])
+    a, b = with_leads_.predict_proba(X[long_rows]), without.predict_proba(X[long_rows])
+    assert len(long_rows) > 100 and all(p == pytest.approx(q) for p, q in zip(a, b, strict=True))

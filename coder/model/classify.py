@@ -26,14 +26,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from coder.codebook import Codebook, format_codes
+from coder.model.experts import EPS, fit_head, head_matrix, mix_rows
 from coder.model.features import long_answers, normalise_text, strip_question
 from coder.model.leads import lead_clauses, with_leads
 from coder.model.novelty import NoveltyModel
 from coder.model.sentences import embed_whole, tails, with_sentences, word_count
 from coder.model.short import ShortStanceModel, is_short
 from coder.model.status import plan_stance, status_parts
-
-EPS = 1e-4
 
 
 def codebook_spec(cb: Codebook) -> dict[str, dict]:
@@ -155,7 +154,8 @@ class CodeClassifier(BaseEstimator):
                  chunk_words: int = 150, stance_examples: dict | None = None, short_words: int = 6,
                  short_weight: float = 1.0, tail_weight: float = 0.5, tail_over: int = 100,
                  tail_words: int = 40, lead_weight: float = 0.5, rag_weight: float = 0.5,
-                 status_weight: float = 0.0, contrast_weight: float = 0.0, short_within: float = 0.0, random_state: int = 0) -> None:
+                 status_weight: float = 0.0, contrast_weight: float = 0.0, short_within: float = 0.0,
+                 random_state: int = 0) -> None:
         self.spec = spec
         self.stance_C = stance_C
         self.head_C = head_C
@@ -271,6 +271,7 @@ class CodeClassifier(BaseEstimator):
             self.short_ = ShortStanceModel(self.short_words).fit(texts, stances, self.stance_examples)
 
         self.heads_: dict[str, object] = {}
+        self.short_heads_: dict[str, LogisticRegression] = {}
         self.multi_heads_: dict[str, dict[str, object]] = {}
         with warnings.catch_warnings():
             # few answers per question is the normal case here, not a sign of a regression target
@@ -298,13 +299,13 @@ class CodeClassifier(BaseEstimator):
                 if len(set(labels)) < 2:
                     self.heads_[str(qid)] = str(labels[0])
                     continue
-                E, weight = X.emb[rows], np.ones(len(rows))
-                if X.lead_emb is not None and X.leads is not None and self._leads_on():
-                    extra = [i for i in rows if X.leads[i]]
-                    E, labels = np.vstack([E, X.lead_emb[extra]]), np.r_[labels, y[extra]]
-                    weight = np.r_[weight, np.full(len(extra), self.lead_weight)]
-                self.heads_[str(qid)] = LogisticRegression(C=self.head_C, max_iter=2000, tol=1e-3).fit(
-                    E, labels.astype(str), sample_weight=weight)
+                self.heads_[str(qid)] = fit_head(X.emb[rows], labels, self.head_C)
+                extra = [i for i in rows if X.leads[i]] \
+                    if X.lead_emb is not None and X.leads is not None and self._leads_on() else []
+                if extra:  # short answers' head: the same answers plus their lead clauses
+                    self.short_heads_[str(qid)] = fit_head(
+                        np.vstack([X.emb[rows], X.lead_emb[extra]]), np.r_[labels, y[extra]], self.head_C,
+                        np.r_[np.ones(len(rows)), np.full(len(extra), self.lead_weight)])
 
     def _stance_of(self, qid: int, codes: str) -> str:
         spec = self.spec[str(qid)]
@@ -349,9 +350,9 @@ class CodeClassifier(BaseEstimator):
             if spec["multi"]:
                 probs = self._proba_multi(str(qid), spec, X.emb[rows], T[rows])
             else:
-                within = is_short([X.texts[i] for i in rows], self.short_words) \
-                    if getattr(self, "short_within", False) else None
-                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes, within)
+                short = is_short([X.texts[i] for i in rows], self.short_words)
+                within = short if getattr(self, "short_within", False) else None
+                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes, within, short)
                 if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is not None:
                     S = self._pool_sentences(str(qid), spec, X[rows], S, stance_classes)
                 probs = [dict(zip(spec["codes"], row.tolist(), strict=True)) for row in S]
@@ -408,8 +409,12 @@ class CodeClassifier(BaseEstimator):
         return P
 
     def _product(self, qid: str, spec: dict, emb: np.ndarray, P: np.ndarray,
-                 stance_classes: list[str], within: np.ndarray | None = None) -> np.ndarray:
+                 stance_classes: list[str], within: np.ndarray | None = None,
+                 short: np.ndarray | None = None) -> np.ndarray:
         """Stance x head for single-code answers: rows are answers, columns the question's codes.
+
+        Rows marked `short` use the question's short-answer head where it has one (trained with the lead
+        clauses of its answers, `lead_weight`); longer answers are scored as without it.
 
         Rows marked `within` (short answers, `short_within`): the head only shares each stance's
         probability among that stance's codes; it cannot move probability between stances (a two-word
@@ -420,17 +425,10 @@ class CodeClassifier(BaseEstimator):
         for j, s in enumerate(stances):
             share = stances.count(s)
             S[:, j] = (P[:, stance_classes.index(s)] if s in stance_classes else EPS) / share
-        head = self.heads_.get(qid)
-        H = np.full((n, len(codes)), EPS)
-        if isinstance(head, LogisticRegression):
-            ph = head.predict_proba(emb)
-            for j, c in enumerate(head.classes_):
-                H[:, codes.index(c)] = ph[:, j]
-            H = np.maximum(H, EPS)
-        elif isinstance(head, str):
-            H[:, codes.index(head)] = 1.0
-        else:  # a question never seen in training: stance alone
-            H[:] = 1.0
+        H = head_matrix(self.heads_.get(qid), emb, codes)
+        short_head = getattr(self, "short_heads_", {}).get(qid)
+        if short is not None and short.any() and short_head is not None:
+            H[short] = head_matrix(short_head, emb[short], codes)
         H = H ** self.head_weight
         a = float(getattr(self, "short_within", 0.0))
         if within is not None and within.any() and a > 0:
@@ -476,15 +474,6 @@ class CodeClassifier(BaseEstimator):
             h = heads.get(code, 0.0)
             cols[code] = h.predict_proba(F)[:, 1] if isinstance(h, LogisticRegression) else np.full(len(emb), h)
         return [{c: float(cols[c][i]) for c in spec["codes"]} for i in range(len(emb))]
-
-
-def mix_rows(P: np.ndarray, rows: Sequence[int], Q: np.ndarray, a: float) -> np.ndarray:
-    """`P` with its `rows` mixed with `Q` in log space (weight `a` on `Q`), renormalised."""
-    mix = (1 - a) * np.log(np.maximum(P[rows], EPS)) + a * np.log(np.maximum(Q, EPS))
-    mix = np.exp(mix - mix.max(axis=1, keepdims=True))
-    P = P.copy()
-    P[rows] = mix / mix.sum(axis=1, keepdims=True)
-    return P
 
 
 def decide(probs: dict[str, float], multi: bool) -> tuple[str, float]:
