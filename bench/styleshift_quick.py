@@ -41,7 +41,8 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, cb, emb: Embedder, para
     params = codebook_params(cb, params)  # the codebook's stance examples, as pipeline.fit_model does
     rows = pipeline.training_rows(train, cb.blank_code)
     clf = CodeClassifier(spec=spec, **params)
-    X = clf.prepare(Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb.encode(rows["text"].tolist())), emb)
+    X = clf.prepare(Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb.encode(rows["text"].tolist())), emb,
+                    training=True)
     t0 = time.perf_counter()
     clf.fit(X, rows["codes"].to_numpy())
     fit_s = time.perf_counter() - t0

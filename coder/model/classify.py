@@ -26,13 +26,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from coder.codebook import Codebook, format_codes
+from coder.model.experts import EPS, fit_head, head_matrix, mix_rows
 from coder.model.features import long_answers, normalise_text, strip_question
+from coder.model.leads import lead_clauses, with_leads
 from coder.model.novelty import NoveltyModel
 from coder.model.sentences import embed_whole, tails, with_sentences, word_count
 from coder.model.short import ShortStanceModel, is_short
 from coder.model.status import plan_stance, status_parts
-
-EPS = 1e-4
 
 
 def codebook_spec(cb: Codebook) -> dict[str, dict]:
@@ -57,6 +57,8 @@ class Answers:
 
     `sentences` / `sent_emb` (optional, from `coder.model.sentences.with_sentences`): per answer its
     sentences and their embeddings, for answers long enough to be scored sentence by sentence.
+    `leads` / `lead_emb` (optional, training only, from `coder.model.leads.with_leads`): per answer the
+    short status clause it opens with (or None) and that clause's embedding.
     """
 
     texts: list[str]
@@ -64,6 +66,8 @@ class Answers:
     emb: np.ndarray
     sentences: list[list[str]] | None = None
     sent_emb: list[np.ndarray | None] | None = None
+    leads: list[str | None] | None = None
+    lead_emb: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.qids = np.asarray(self.qids, dtype=int)
@@ -82,6 +86,10 @@ class Answers:
             sub.sentences = [self.sentences[i] for i in idx]
         if self.sent_emb is not None:
             sub.sent_emb = [self.sent_emb[i] for i in idx]
+        if self.leads is not None:
+            sub.leads = [self.leads[i] for i in idx]
+        if self.lead_emb is not None:
+            sub.lead_emb = self.lead_emb[idx]
         return sub
 
 
@@ -114,6 +122,11 @@ class CodeClassifier(BaseEstimator):
         Answers over `tail_over` words also take the stance of their last sentences (at least `tail_words`
         words, `sentences.tails`), mixed with the whole answer's in log space by `tail_weight`: a status
         stated after paragraphs of background counts (0 = off).
+    lead_weight : float
+        The short status clause many training answers open with ("Working on it - tender out now"), as an
+        extra short training answer with the whole answer's code (`coder.model.leads`), for the
+        per-question heads at this weight and for the short-answer stance model; 0 = off. The heads use
+        the clauses' embeddings, which `prepare(X, embedder, training=True)` adds.
     rag_weight : float
         Answers pasted as action-plan rows (`Task | Owner | Due | AMBER - ...`) also take the stance their
         status cells state (`coder.model.status.plan_stance`: amber -> in progress, green / complete ->
@@ -140,8 +153,9 @@ class CodeClassifier(BaseEstimator):
                  strip_questions: bool = True, label_examples: bool = False, novelty: bool = True,
                  chunk_words: int = 150, stance_examples: dict | None = None, short_words: int = 6,
                  short_weight: float = 1.0, tail_weight: float = 0.5, tail_over: int = 100,
-                 tail_words: int = 40, rag_weight: float = 0.5, status_weight: float = 0.0,
-                 contrast_weight: float = 0.0, short_within: float = 0.0, random_state: int = 0) -> None:
+                 tail_words: int = 40, lead_weight: float = 0.5, rag_weight: float = 0.5,
+                 status_weight: float = 0.0, contrast_weight: float = 0.0, short_within: float = 0.0,
+                 random_state: int = 0) -> None:
         self.spec = spec
         self.stance_C = stance_C
         self.head_C = head_C
@@ -164,15 +178,17 @@ class CodeClassifier(BaseEstimator):
         self.tail_weight = tail_weight
         self.tail_over = tail_over
         self.tail_words = tail_words
+        self.lead_weight = lead_weight
         self.status_weight = status_weight
         self.contrast_weight = contrast_weight
         self.rag_weight = rag_weight
         self.short_within = short_within
         self.random_state = random_state
 
-    def prepare(self, X: Answers, embedder=None) -> Answers:
-        """Add what this classifier reads beyond one vector per answer: the sentences of long answers and
-        their embeddings (`embedder.encode`, cached), when sentence pooling is on."""
+    def prepare(self, X: Answers, embedder=None, training: bool = False) -> Answers:
+        """Add what this classifier reads beyond one vector per answer: answers without a restated
+        question, long answers embedded in pieces, the sentences of long answers when sentence pooling is
+        on, and for `training` answers their lead clauses' embeddings (`embedder.encode`, cached)."""
         if getattr(self, "strip_questions", False):
             stripped = [strip_question(t, self.spec.get(str(q), {}).get("text", ""))
                         for t, q in zip(X.texts, X.qids, strict=True)]
@@ -186,7 +202,12 @@ class CodeClassifier(BaseEstimator):
             embed_whole(X, embedder, self.chunk_words)
         if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is None:
             with_sentences(X, embedder if self.sentence_embed else None, self.long_words)
+        if training and self._leads_on() and X.lead_emb is None:
+            with_leads(X, embedder, self.short_words)
         return X
+
+    def _leads_on(self) -> bool:
+        return getattr(self, "lead_weight", 0.0) > 0 and getattr(self, "short_words", 0) > 0
 
     # -- features -------------------------------------------------------------------------------------
     def _tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
@@ -242,10 +263,15 @@ class CodeClassifier(BaseEstimator):
             raise ValueError("stance_examples must map a stance to short answers; "
                              "`codebook_params(codebook, params)` fills in the codebook's")
         if getattr(self, "short_words", 0) and not isinstance(self.stance_, str):
-            self.short_ = ShortStanceModel(self.short_words).fit(
-                [X.texts[i] for i in single], stance_y[single], self.stance_examples)
+            texts, stances = [X.texts[i] for i in single], list(stance_y[single])
+            if self._leads_on():
+                leads = X.leads if X.leads is not None else lead_clauses(X.texts, self.short_words)
+                texts += [leads[i] for i in single if leads[i]]
+                stances += [stance_y[i] for i in single if leads[i]]
+            self.short_ = ShortStanceModel(self.short_words).fit(texts, stances, self.stance_examples)
 
         self.heads_: dict[str, object] = {}
+        self.short_heads_: dict[str, LogisticRegression] = {}
         self.multi_heads_: dict[str, dict[str, object]] = {}
         with warnings.catch_warnings():
             # few answers per question is the normal case here, not a sign of a regression target
@@ -272,9 +298,14 @@ class CodeClassifier(BaseEstimator):
                 labels = y[rows]
                 if len(set(labels)) < 2:
                     self.heads_[str(qid)] = str(labels[0])
-                else:
-                    self.heads_[str(qid)] = LogisticRegression(C=self.head_C, max_iter=2000, tol=1e-3).fit(
-                        X.emb[rows], labels.astype(str))
+                    continue
+                self.heads_[str(qid)] = fit_head(X.emb[rows], labels, self.head_C)
+                extra = [i for i in rows if X.leads[i]] \
+                    if X.lead_emb is not None and X.leads is not None and self._leads_on() else []
+                if extra:  # short answers' head: the same answers plus their lead clauses
+                    self.short_heads_[str(qid)] = fit_head(
+                        np.vstack([X.emb[rows], X.lead_emb[extra]]), np.r_[labels, y[extra]], self.head_C,
+                        np.r_[np.ones(len(rows)), np.full(len(extra), self.lead_weight)])
 
     def _stance_of(self, qid: int, codes: str) -> str:
         spec = self.spec[str(qid)]
@@ -319,9 +350,9 @@ class CodeClassifier(BaseEstimator):
             if spec["multi"]:
                 probs = self._proba_multi(str(qid), spec, X.emb[rows], T[rows])
             else:
-                within = is_short([X.texts[i] for i in rows], self.short_words) \
-                    if getattr(self, "short_within", False) else None
-                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes, within)
+                short = is_short([X.texts[i] for i in rows], self.short_words)
+                within = short if getattr(self, "short_within", False) else None
+                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes, within, short)
                 if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is not None:
                     S = self._pool_sentences(str(qid), spec, X[rows], S, stance_classes)
                 probs = [dict(zip(spec["codes"], row.tolist(), strict=True)) for row in S]
@@ -378,8 +409,12 @@ class CodeClassifier(BaseEstimator):
         return P
 
     def _product(self, qid: str, spec: dict, emb: np.ndarray, P: np.ndarray,
-                 stance_classes: list[str], within: np.ndarray | None = None) -> np.ndarray:
+                 stance_classes: list[str], within: np.ndarray | None = None,
+                 short: np.ndarray | None = None) -> np.ndarray:
         """Stance x head for single-code answers: rows are answers, columns the question's codes.
+
+        Rows marked `short` use the question's short-answer head where it has one (trained with the lead
+        clauses of its answers, `lead_weight`); longer answers are scored as without it.
 
         Rows marked `within` (short answers, `short_within`): the head only shares each stance's
         probability among that stance's codes; it cannot move probability between stances (a two-word
@@ -390,17 +425,10 @@ class CodeClassifier(BaseEstimator):
         for j, s in enumerate(stances):
             share = stances.count(s)
             S[:, j] = (P[:, stance_classes.index(s)] if s in stance_classes else EPS) / share
-        head = self.heads_.get(qid)
-        H = np.full((n, len(codes)), EPS)
-        if isinstance(head, LogisticRegression):
-            ph = head.predict_proba(emb)
-            for j, c in enumerate(head.classes_):
-                H[:, codes.index(c)] = ph[:, j]
-            H = np.maximum(H, EPS)
-        elif isinstance(head, str):
-            H[:, codes.index(head)] = 1.0
-        else:  # a question never seen in training: stance alone
-            H[:] = 1.0
+        H = head_matrix(self.heads_.get(qid), emb, codes)
+        short_head = getattr(self, "short_heads_", {}).get(qid)
+        if short is not None and short.any() and short_head is not None:
+            H[short] = head_matrix(short_head, emb[short], codes)
         H = H ** self.head_weight
         a = float(getattr(self, "short_within", 0.0))
         if within is not None and within.any() and a > 0:
@@ -446,15 +474,6 @@ class CodeClassifier(BaseEstimator):
             h = heads.get(code, 0.0)
             cols[code] = h.predict_proba(F)[:, 1] if isinstance(h, LogisticRegression) else np.full(len(emb), h)
         return [{c: float(cols[c][i]) for c in spec["codes"]} for i in range(len(emb))]
-
-
-def mix_rows(P: np.ndarray, rows: Sequence[int], Q: np.ndarray, a: float) -> np.ndarray:
-    """`P` with its `rows` mixed with `Q` in log space (weight `a` on `Q`), renormalised."""
-    mix = (1 - a) * np.log(np.maximum(P[rows], EPS)) + a * np.log(np.maximum(Q, EPS))
-    mix = np.exp(mix - mix.max(axis=1, keepdims=True))
-    P = P.copy()
-    P[rows] = mix / mix.sum(axis=1, keepdims=True)
-    return P
 
 
 def decide(probs: dict[str, float], multi: bool) -> tuple[str, float]:

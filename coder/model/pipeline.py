@@ -114,7 +114,7 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     multi = np.array([spec[str(q)]["multi"] for q in rows["qid"]])
     emb = embedder.encode(rows["text"].tolist(), progress=(lambda d, t: stage("embed", d, t)) if stage else None)
     X = CodeClassifier(spec=spec, **(classifier_params or {})).prepare(
-        Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb), embedder)
+        Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb), embedder, training=True)
     y = rows["codes"].to_numpy()
     params = classifier_params or {}
     groups = rows["source_id"].to_numpy()
