@@ -178,3 +178,29 @@ def test_answers_unlike_anything_in_training_go_to_review(trained, sample, embed
     assert bool(s["novel"].iloc[0]) and s["route"].iloc[0] == "review"
     assert s["novel"].astype(bool).mean() < 0.5  # ordinary answers are not novel
     assert pipeline.route_summary(s)["unlike training"].sum() == s["novel"].astype(bool).sum()
+
+
+def test_answers_that_say_they_do_not_know_go_to_review_when_held_out_ones_fell_short(trained, sample, embedder):
+    from coder.model.unsure import says_unsure, unsure_check
+
+    assert list(says_unsure(["Not sure - TBC.", "Yes, agreed in May.", "Is it? We don't know yet"])) == \
+        [True, False, True]
+    # held out: 3 unsure answers auto-coded, 2 right (0.67 < 0.95): such answers must go to review
+    check = unsure_check([1, 1, 1, 1, 0], [1, 1, 1, 0, 1], [1, 1, 0, 0, 1], target=0.95)
+    assert check == {"held_out": 4, "auto": 3, "auto_precision": pytest.approx(2 / 3), "to_review": True}
+    assert not unsure_check([1, 0], [1, 1], [1, 0], target=0.95)["to_review"]  # the one was right
+
+    model, _ = trained
+    recorded = model.manifest["unsure"]  # training measured it on the held-out answers
+    assert recorded["to_review"] == (recorded["auto_precision"] is not None
+                                     and recorded["auto_precision"] < model.manifest["target_precision"])
+    new = sample[(sample["round"] == "2014-05") & (sample["text"] != "")].head(10).copy()
+    new.iloc[0, new.columns.get_loc("text")] = "Not sure - TBC, will check with the CCG."
+    model.manifest["unsure"] = recorded | {"to_review": True}
+    try:
+        s = pipeline.suggest(new, model, embedder)
+    finally:
+        model.manifest["unsure"] = recorded
+    assert bool(s["unsure"].iloc[0]) and s["route"].iloc[0] == "review"
+    assert not s["unsure"].iloc[1:].astype(bool).any()
+    assert pipeline.route_summary(s)["says unsure"].sum() == 1

@@ -26,10 +26,12 @@ from coder.model.classify import Answers, CodeClassifier, codebook_params, codeb
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder
 from coder.model.route import choose_thresholds, route
 from coder.model.store import codebook_hash, load_model, next_version, now_iso, save_model
+from coder.model.unsure import says_unsure, unsure_check
 from coder.suggestions import SUGGESTION_COLUMNS
 
 StageFn = Callable[[str, int, int], None]
-SUGGEST_COLUMNS = [*SUGGESTION_COLUMNS, "human_codes", "novel"]  # + codes a person gave, unlike training
+# + codes a person gave, unlike training, says the writer does not know (coder.model.unsure)
+SUGGEST_COLUMNS = [*SUGGESTION_COLUMNS, "human_codes", "novel", "unsure"]
 DEFAULT_TARGET = 0.95
 DEFAULT_CV = 5
 
@@ -161,6 +163,7 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         thresholds = guarantee.thresholds
     routes = route(oof["qid"].to_numpy(), conf, thresholds)
     metrics = summarise(oof["gold"], oof["pred"], oof["qid"], conf, routes)
+    unsure = unsure_check(says_unsure(X.texts), routes == "auto", correct, target_precision)
     manifest = {
         "model_version": None, "created": now_iso(), "coder_version": __version__,
         "codebook": codebook.name, "codebook_hash": codebook_hash(codebook),
@@ -171,7 +174,7 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
             {"stance_examples": "codebook"} if clf.stance_examples == (codebook.stance_example_map or None) else {}),
         "target_precision": target_precision, "thresholds": thresholds,
         "threshold_method": threshold_method, "guarantee": guarantee.to_manifest(),
-        "metrics": {"cv_folds": n_splits, "grouped_by": "source_id", **metrics},
+        "metrics": {"cv_folds": n_splits, "grouped_by": "source_id", **metrics}, "unsure": unsure,
     }
     return CoderModel(clf, calibrator, oof, manifest, codebook.blank_code)
 
@@ -208,6 +211,7 @@ def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
     out["confidence"] = 1.0
     out["model_version"] = model.version
     out["novel"] = False
+    out["unsure"] = False
     blank = (out["text"] == "").to_numpy()
     out.loc[blank, "suggested"] = model.blank_code
     out.loc[blank, "model_version"] = "rule"
@@ -225,9 +229,11 @@ def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
         multi = np.array([spec[str(q)]["multi"] for q in keys["qid"]])
         suggested, raw = _score(model.classifier, X, multi)
         conf = model.calibrator.predict(raw, multi)
-        scored = keys.assign(suggested=suggested, confidence=conf, novel=model.classifier.novel(X))
+        scored = keys.assign(suggested=suggested, confidence=conf, novel=model.classifier.novel(X),
+                             unsure=says_unsure(X.texts))
         merged = sub[["qid", "text"]].merge(scored, on=["qid", "text"], how="left")
-        out.iloc[idx, out.columns.get_loc("novel")] = merged["novel"].to_numpy()
+        for col in ("novel", "unsure"):
+            out.iloc[idx, out.columns.get_loc(col)] = merged[col].to_numpy()
         out.iloc[idx, out.columns.get_loc("suggested")] = merged["suggested"].to_numpy()
         out.iloc[idx, out.columns.get_loc("confidence")] = merged["confidence"].to_numpy()
     return out
@@ -241,6 +247,8 @@ def suggest(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
     out["route"] = route(out["qid"].to_numpy(), out["confidence"].to_numpy(), thresholds)
     out.loc[out["model_version"] == "rule", "route"] = "auto"
     out.loc[out["novel"].astype(bool), "route"] = "review"  # unlike any training answer: no evidence for it
+    if model.manifest.get("unsure", {}).get("to_review"):  # held out, such answers fell short of the target
+        out.loc[out["unsure"].astype(bool), "route"] = "review"
     # codes a person already gave in the input travel with the suggestion; accept keeps them, push skips them
     out["human_codes"] = df["codes"].to_numpy() if "codes" in df.columns else ""
     out["confidence"] = out["confidence"].astype(float).round(4)
@@ -283,8 +291,9 @@ def evaluate(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = No
 
 def route_summary(s: pd.DataFrame) -> pd.DataFrame:
     """Per round: answers, blanks coded NR by rule, auto-coded, to review, answers unlike anything in
-    training (sent to review), and the mean calibrated confidence of the auto-coded answers (the precision
-    the model expects of them)."""
+    training (sent to review), answers that say the writer does not know (sent to review when the model
+    found such answers unreliable), and the mean calibrated confidence of the auto-coded answers (the
+    precision the model expects of them)."""
     rows = []
     for rnd, g in s.groupby("round"):
         rule = g["model_version"] == "rule"
@@ -293,5 +302,6 @@ def route_summary(s: pd.DataFrame) -> pd.DataFrame:
                      "auto-coded": int(auto.sum()), "auto share": float(auto.sum() / max((~rule).sum(), 1)),
                      "to review": int((g["route"] == "review").sum()),
                      "unlike training": int(g["novel"].astype(bool).sum()) if "novel" in g else 0,
+                     "says unsure": int(g["unsure"].astype(bool).sum()) if "unsure" in g else 0,
                      "expected precision": float(g.loc[auto, "confidence"].mean()) if auto.any() else float("nan")})
     return pd.DataFrame(rows)
