@@ -204,3 +204,22 @@ def test_answers_that_say_they_do_not_know_go_to_review_when_held_out_ones_fell_
     assert bool(s["unsure"].iloc[0]) and s["route"].iloc[0] == "review"
     assert not s["unsure"].iloc[1:].astype(bool).any()
     assert pipeline.route_summary(s)["says unsure"].sum() == 1
+
+
+def test_short_answers_confident_mistakes_do_not_lower_longer_answers_confidence():
+    from coder.model.calibrate import ConfidenceCalibrator
+
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.5, 1.0, 400)
+    short = np.arange(400) < 100
+    correct = np.where(short, rng.random(400) < 0.5, rng.random(400) < raw)  # short answers: a coin toss
+    single = np.zeros(400, bool)
+    cal = ConfidenceCalibrator().fit(raw, correct, single, short)
+    longer_only = ConfidenceCalibrator().fit(raw[~short], correct[~short], single[~short])
+    pooled = ConfidenceCalibrator().fit(raw, correct, single)
+    assert np.allclose(cal.predict(raw[~short], single[~short], short[~short]),
+                       longer_only.predict(raw[~short], single[~short]))
+    # short answers get the map of all single-code answers, the more cautious one for them
+    assert np.allclose(cal.predict(raw[short], single[short], short[short]), pooled.predict(raw[short], single[short]))
+    assert cal.predict(np.array([0.99]), np.array([False]), np.array([True]))[0] < \
+        cal.predict(np.array([0.99]), np.array([False]), np.array([False]))[0]

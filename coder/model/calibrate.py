@@ -1,7 +1,13 @@
 """Calibrated confidence: map the model's raw confidence to the chance its suggestion is exactly right.
 
 Fitted on held-out (out-of-fold) predictions only, separately for single- and multi-code questions,
-because a product of per-code probabilities is on another scale from a softmax maximum.
+because a product of per-code probabilities is on another scale from a softmax maximum. Short answers (a
+few words: `coder.model.short`, `coder.model.leads`) are scored by models of their own, whose confident
+mistakes on held-out short answers would, pooled with the rest, lower every longer answer's confidence
+(and its auto-coded share: the round split's 77% to 75%). So longer single-code answers get a map of their
+own, and short answers the map of all single-code answers: their own held-out answers are too few (about
+100) and unlike the short answers real returns bring, and the pooled map stays the more cautious for them
+(measured in README, "Answers in other styles").
 """
 
 from __future__ import annotations
@@ -15,28 +21,37 @@ MIN_POINTS = 20
 
 
 class ConfidenceCalibrator(BaseEstimator):
-    """Isotonic regression of correctness on raw confidence, one per kind of question."""
+    """Isotonic regression of correctness on raw confidence: one map for longer single-code answers, one for
+    short ones (all single-code answers pooled), one for multi-code answers."""
 
     def __init__(self, min_points: int = MIN_POINTS) -> None:
         self.min_points = min_points
 
-    def fit(self, raw: np.ndarray, correct: np.ndarray, multi: np.ndarray) -> ConfidenceCalibrator:
+    def fit(self, raw: np.ndarray, correct: np.ndarray, multi: np.ndarray,
+            short: np.ndarray | None = None) -> ConfidenceCalibrator:
         raw, correct, multi = np.asarray(raw, float), np.asarray(correct, float), np.asarray(multi, bool)
-        self.maps_: dict[str, IsotonicRegression | None] = {}
-        for kind, mask in (("single", ~multi), ("multi", multi)):
-            if mask.sum() >= self.min_points and len(set(correct[mask])) > 1:
-                self.maps_[kind] = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
-                    raw[mask], correct[mask])
-            else:
-                self.maps_[kind] = None
+        short = np.zeros(len(raw), bool) if short is None else np.asarray(short, bool) & ~multi
+
+        def fitted(mask: np.ndarray) -> IsotonicRegression | None:
+            if mask.sum() < self.min_points or len(set(correct[mask])) < 2:
+                return None
+            return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw[mask], correct[mask])
+
+        pooled = fitted(~multi)
+        self.maps_: dict[str, IsotonicRegression | None] = {
+            "single": (fitted(~multi & ~short) or pooled) if short.any() else pooled,
+            "multi": fitted(multi), "short": pooled if short.any() else None}
         return self
 
-    def predict(self, raw: np.ndarray, multi: np.ndarray) -> np.ndarray:
+    def predict(self, raw: np.ndarray, multi: np.ndarray, short: np.ndarray | None = None) -> np.ndarray:
         if not hasattr(self, "maps_"):
             raise NotFittedError("ConfidenceCalibrator is not fitted")
         raw, multi = np.asarray(raw, float), np.asarray(multi, bool)
+        short = np.zeros(len(raw), bool) if short is None else np.asarray(short, bool) & ~multi
+        if self.maps_.get("short") is None:  # no short answers in training (or a model saved before)
+            short = np.zeros(len(raw), bool)
         out = raw.copy()
-        for kind, mask in (("single", ~multi), ("multi", multi)):
+        for kind, mask in (("single", ~multi & ~short), ("multi", multi), ("short", short)):
             m = self.maps_.get(kind)
             if m is not None and mask.any():
                 out[mask] = m.predict(raw[mask])

@@ -25,6 +25,7 @@ from coder.model.calibrate import ConfidenceCalibrator, expected_calibration_err
 from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec, decide
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder
 from coder.model.route import choose_thresholds, route
+from coder.model.short import is_short
 from coder.model.store import codebook_hash, load_model, next_version, now_iso, save_model
 from coder.model.unsure import says_unsure, unsure_check
 from coder.suggestions import SUGGESTION_COLUMNS
@@ -149,8 +150,9 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     certify = certification_half(groups)
     if certify.all() or not certify.any():
         certify = np.arange(len(rows)) % 2 == 1
-    calibrator = ConfidenceCalibrator().fit(raw[~certify], correct[~certify], multi[~certify])
-    conf = calibrator.predict(raw, multi)
+    short = is_short(X.texts, CodeClassifier(**params).short_words)
+    calibrator = ConfidenceCalibrator().fit(raw[~certify], correct[~certify], multi[~certify], short[~certify])
+    conf = calibrator.predict(raw, multi, short)
     oof = pd.DataFrame({"qid": rows["qid"].to_numpy(), "multi": multi, "raw": raw, "conf": conf,
                         "correct": correct, "pred": pred.astype(str), "gold": y.astype(str), "certify": certify})
     clf = CodeClassifier(spec=spec, **params).fit(X, y)
@@ -228,7 +230,7 @@ def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
         X = model.classifier.prepare(Answers(keys["text"].tolist(), keys["qid"].to_numpy(), emb), embedder)
         multi = np.array([spec[str(q)]["multi"] for q in keys["qid"]])
         suggested, raw = _score(model.classifier, X, multi)
-        conf = model.calibrator.predict(raw, multi)
+        conf = model.calibrator.predict(raw, multi, is_short(X.texts, getattr(model.classifier, "short_words", 0)))
         scored = keys.assign(suggested=suggested, confidence=conf, novel=model.classifier.novel(X),
                              unsure=says_unsure(X.texts))
         merged = sub[["qid", "text"]].merge(scored, on=["qid", "text"], how="left")
