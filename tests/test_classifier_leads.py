@@ -5,32 +5,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from classifier_fit import fitted, question_rows
 
-from coder.model import pipeline
-from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec
+from coder.model.classify import Answers
 from coder.model.embed import Embedder
 from coder.model.leads import lead_clause, with_leads
-from coder.returns import read_returns
 
 QIDS = [8, 27, 56, 58]  # each with a No, a Yes and a Not clear code
 
 
 @pytest.fixture(scope="module")
 def rows(codebook, returns_path):
-    df = read_returns(returns_path, codebook)
-    return pipeline.training_rows(df[df["qid"].isin(QIDS)], codebook.blank_code)
+    return question_rows(codebook, returns_path, QIDS)
 
 
 @pytest.fixture(scope="module")
 def embedder():
     return Embedder()
-
-
-def fitted(rows, codebook, embedder, **params):
-    clf = CodeClassifier(spec=codebook_spec(codebook), **codebook_params(codebook, params))
-    X = clf.prepare(Answers(rows["text"].tolist(), rows["qid"].to_numpy(), embedder.encode(rows["text"].tolist())),
-                    embedder, training=True)
-    return clf.fit(X, rows["codes"].to_numpy())
 
 
 def best_label(clf, codebook, text, qid, embedder):

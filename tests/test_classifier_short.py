@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from classifier_fit import fitted, question_rows
 
 from coder.codebook import load_codebook
 from coder.errors import InputError
 from coder.model import pipeline
-from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec
+from coder.model.classify import Answers, codebook_params
 from coder.model.embed import Embedder
 from coder.model.short import ShortStanceModel, is_short
 from coder.returns import read_returns
@@ -20,8 +21,7 @@ QIDS = [21, 25, 47]  # questions with a No, a Yes and a Not clear code
 
 @pytest.fixture(scope="module")
 def rows(codebook, returns_path):
-    df = read_returns(returns_path, codebook)
-    return pipeline.training_rows(df[df["qid"].isin(QIDS)], codebook.blank_code)
+    return question_rows(codebook, returns_path, QIDS)
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +31,6 @@ def embedder():
 
 def answers(texts, qid, embedder):
     return Answers(list(texts), np.full(len(texts), qid), embedder.encode(list(texts)))
-
-
-def fitted(rows, codebook, embedder, **params):
-    clf = CodeClassifier(spec=codebook_spec(codebook), **codebook_params(codebook, params))
-    X = clf.prepare(Answers(rows["text"].tolist(), rows["qid"].to_numpy(), embedder.encode(rows["text"].tolist())),
-                    embedder)
-    return clf.fit(X, rows["codes"].to_numpy())
 
 
 def stance_of_best_code(clf, codebook, text, qid, embedder):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from classifier_fit import fitted, question_rows
 
-from coder.model import pipeline
-from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec
+from coder.model.classify import Answers
 from coder.model.embed import Embedder
 from coder.model.sentences import tails, word_count
-from coder.returns import read_returns
 
 BACKGROUND = ("The partnership between the Council and the CCG goes back to 2009, when a joint commissioning "
               "board was set up for adult social care. Budgets for learning disability services have been "
@@ -22,20 +21,12 @@ STATUS = "A joint plan for this is being drafted now and has not yet been agreed
 
 @pytest.fixture(scope="module")
 def rows(codebook, returns_path):
-    df = read_returns(returns_path, codebook)
-    return pipeline.training_rows(df[df["qid"].isin([3, 5, 16])], codebook.blank_code)
+    return question_rows(codebook, returns_path, [3, 5, 16])
 
 
 @pytest.fixture(scope="module")
 def embedder():
     return Embedder()
-
-
-def fitted(rows, codebook, embedder, **params):
-    clf = CodeClassifier(spec=codebook_spec(codebook), **codebook_params(codebook, params))
-    X = clf.prepare(Answers(rows["text"].tolist(), rows["qid"].to_numpy(), embedder.encode(rows["text"].tolist())),
-                    embedder)
-    return clf.fit(X, rows["codes"].to_numpy())
 
 
 def test_tails_are_the_last_sentences_of_at_least_so_many_words():
