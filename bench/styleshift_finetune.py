@@ -87,14 +87,19 @@ def stance_batches(texts: list[str], labels: list[str], steps: int, rng: random.
     return out
 
 
+def answers_by_question(labels: list[str], qids: list[int]) -> tuple[dict[int, list[int]], list[int]]:
+    """Each question's answer indices, and the questions with at least two codes among them."""
+    by_q: dict[int, list[int]] = {}
+    for i, q in enumerate(qids):
+        by_q.setdefault(q, []).append(i)
+    return by_q, [q for q, v in by_q.items() if len({labels[i] for i in v}) >= 2]
+
+
 def code_batches(texts: list[str], labels: list[str], qids: list[int], steps: int,
                  rng: random.Random) -> list[tuple[list[str], list[str]]]:
     """Batches of BATCH answers from two questions (16 each, spread over their codes): the triplets
     contrast codes of one question, which is what the per-question heads separate."""
-    by_q: dict[int, list[int]] = {}
-    for i, q in enumerate(qids):
-        by_q.setdefault(q, []).append(i)
-    qs = [q for q, v in by_q.items() if len({labels[i] for i in v}) >= 2]
+    by_q, qs = answers_by_question(labels, qids)
     out = []
     for _ in range(steps):
         idx = []
@@ -107,10 +112,7 @@ def code_batches(texts: list[str], labels: list[str], qids: list[int], steps: in
 def pair_batches(texts: list[str], labels: list[str], qids: list[int], steps: int,
                  rng: random.Random) -> list[tuple[list[str], list[str], list[float]]]:
     """SetFit's pairs: two answers to the same question, 1.0 if they share the code, else 0.0 (half each)."""
-    by_q: dict[int, list[int]] = {}
-    for i, q in enumerate(qids):
-        by_q.setdefault(q, []).append(i)
-    qs = [q for q, v in by_q.items() if len({labels[i] for i in v}) >= 2]
+    by_q, qs = answers_by_question(labels, qids)
     out = []
     for _ in range(steps):
         a, b, y = [], [], []
