@@ -1,4 +1,5 @@
-"""Shared fixtures: the project's codebook, bundled data, and an isolated embedding cache per test session."""
+"""Shared fixtures: the project's codebook, bundled data, the default embedder, and an isolated embedding cache
+per test session."""
 
 from __future__ import annotations
 
@@ -28,3 +29,11 @@ def codebook():
 @pytest.fixture(scope="session")
 def returns_path() -> Path:
     return DATA / "returns.csv"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The default embedder (cached in the session's own cache)."""
+    from coder.model.embed import Embedder
+
+    return Embedder()

@@ -194,13 +194,23 @@ def test_answers_that_say_they_do_not_know_go_to_review_when_held_out_ones_fell_
     recorded = model.manifest["unsure"]  # training measured it on the held-out answers
     assert recorded["to_review"] == (recorded["auto_precision"] is not None
                                      and recorded["auto_precision"] < model.manifest["target_precision"])
+    assert model.unsure_to_review() == recorded["to_review"]
     new = sample[(sample["round"] == "2014-05") & (sample["text"] != "")].head(10).copy()
     new.iloc[0, new.columns.get_loc("text")] = "Not sure - TBC, will check with the CCG."
-    model.manifest["unsure"] = recorded | {"to_review": True}
+    oof = model.oof
+    correct = oof["correct"].to_numpy(bool)
+    # a target low enough that some held-out answers auto-coded under it were wrong
+    target = next(t for t in (0.9, 0.8, 0.7, 0.6, 0.5) if (
+        (route(oof["qid"].to_numpy(), oof["conf"].to_numpy(), model.thresholds(t)) == "auto") & ~correct).any())
+    auto = route(oof["qid"].to_numpy(), oof["conf"].to_numpy(), model.thresholds(target)) == "auto"
     try:
-        s = pipeline.suggest(new, model, embedder)
+        model.oof = oof.assign(unsure=auto & correct)  # held out, every unsure answer auto-coded was right
+        assert not model.unsure_to_review(target)
+        model.oof = oof.assign(unsure=auto & ~correct)  # ... and now every one was wrong
+        assert model.unsure_to_review(target)
+        s = pipeline.suggest(new, model, embedder, target_precision=target)
     finally:
-        model.manifest["unsure"] = recorded
+        model.oof = oof
     assert bool(s["unsure"].iloc[0]) and s["route"].iloc[0] == "review"
     assert not s["unsure"].iloc[1:].astype(bool).any()
     assert pipeline.route_summary(s)["says unsure"].sum() == 1

@@ -8,7 +8,6 @@ import pytest
 from classifier_fit import fitted, question_rows
 
 from coder.model.classify import Answers
-from coder.model.embed import Embedder
 from coder.model.leads import lead_clause, with_leads
 
 QIDS = [8, 27, 56, 58]  # each with a No, a Yes and a Not clear code
@@ -17,11 +16,6 @@ QIDS = [8, 27, 56, 58]  # each with a No, a Yes and a Not clear code
 @pytest.fixture(scope="module")
 def rows(codebook, returns_path):
     return question_rows(codebook, returns_path, QIDS)
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder()
 
 
 def best_label(clf, codebook, text, qid, embedder):

@@ -12,7 +12,6 @@ from coder.codebook import load_codebook
 from coder.errors import InputError
 from coder.model import pipeline
 from coder.model.classify import Answers, codebook_params
-from coder.model.embed import Embedder
 from coder.model.short import ShortStanceModel, is_short
 from coder.returns import read_returns
 
@@ -22,11 +21,6 @@ QIDS = [21, 25, 47]  # questions with a No, a Yes and a Not clear code
 @pytest.fixture(scope="module")
 def rows(codebook, returns_path):
     return question_rows(codebook, returns_path, QIDS)
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder()
 
 
 def answers(texts, qid, embedder):

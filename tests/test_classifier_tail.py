@@ -8,7 +8,6 @@ import pytest
 from classifier_fit import fitted, question_rows
 
 from coder.model.classify import Answers
-from coder.model.embed import Embedder
 from coder.model.sentences import tails, word_count
 
 BACKGROUND = ("The partnership between the Council and the CCG goes back to 2009, when a joint commissioning "
@@ -22,11 +21,6 @@ STATUS = "A joint plan for this is being drafted now and has not yet been agreed
 @pytest.fixture(scope="module")
 def rows(codebook, returns_path):
     return question_rows(codebook, returns_path, [3, 5, 16])
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder()
 
 
 def test_tails_are_the_last_sentences_of_at_least_so_many_words():

@@ -206,6 +206,10 @@ class CodeClassifier(BaseEstimator):
             with_leads(X, embedder, self.short_words)
         return X
 
+    def short_answers(self, X: Answers) -> np.ndarray:
+        """True for the answers this classifier scores as short (its short-answer models and calibration)."""
+        return is_short(X.texts, getattr(self, "short_words", 0))
+
     def _leads_on(self) -> bool:
         return getattr(self, "lead_weight", 0.0) > 0 and getattr(self, "short_words", 0) > 0
 
@@ -342,6 +346,7 @@ class CodeClassifier(BaseEstimator):
         P = self._short_stance(X.texts, P, stance_classes)
         P = self._tail_stance(X.texts, P)
         P = self._status_stance(X.texts, P)
+        short_all = self.short_answers(X)
         for qid in sorted(set(X.qids.tolist())):
             rows = np.flatnonzero(X.qids == qid)
             spec = self.spec.get(str(qid))
@@ -350,7 +355,7 @@ class CodeClassifier(BaseEstimator):
             if spec["multi"]:
                 probs = self._proba_multi(str(qid), spec, X.emb[rows], T[rows])
             else:
-                short = is_short([X.texts[i] for i in rows], self.short_words)
+                short = short_all[rows]
                 within = short if getattr(self, "short_within", False) else None
                 S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes, within, short)
                 if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is not None:

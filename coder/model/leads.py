@@ -46,12 +46,12 @@ def with_leads(X, embedder, max_words: int):
     """`X` (an `Answers`) with its lead clauses and their embeddings (`embedder.encode`, cached), for
     training: `X.leads[i]` is answer i's lead clause or None, `X.lead_emb[i]` its embedding (zeros if
     none)."""
-    leads = lead_clauses(X.texts, max_words)
-    X.leads = leads
-    X.lead_emb = np.zeros_like(np.asarray(X.emb, dtype=np.float32))
-    have = [i for i, lead in enumerate(leads) if lead]
-    if have and embedder is not None:
-        X.lead_emb[have] = embedder.encode([leads[i] for i in have])
-    elif embedder is None:
+    X.leads = lead_clauses(X.texts, max_words)
+    if embedder is None:  # the short-answer stance model can still read the clauses; the heads cannot
         X.lead_emb = None
+        return X
+    X.lead_emb = np.zeros_like(np.asarray(X.emb, dtype=np.float32))
+    have = [i for i, lead in enumerate(X.leads) if lead]
+    if have:
+        X.lead_emb[have] = embedder.encode([X.leads[i] for i in have])
     return X

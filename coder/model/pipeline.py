@@ -25,7 +25,6 @@ from coder.model.calibrate import ConfidenceCalibrator, expected_calibration_err
 from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec, decide
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder
 from coder.model.route import choose_thresholds, route
-from coder.model.short import is_short
 from coder.model.store import codebook_hash, load_model, next_version, now_iso, save_model
 from coder.model.unsure import says_unsure, unsure_check
 from coder.suggestions import SUGGESTION_COLUMNS
@@ -64,6 +63,16 @@ class CoderModel:
                                   self.oof["correct"].to_numpy()[cert], target, delta).thresholds
         return choose_thresholds(self.oof["qid"].to_numpy(), self.oof["conf"].to_numpy(),
                                  self.oof["correct"].to_numpy(), target)
+
+    def unsure_to_review(self, target: float | None = None) -> bool:
+        """Whether answers that say the writer does not know go to review at this target precision: their
+        held-out auto-coded precision under this target's thresholds falls short of it (`coder.model.unsure`)."""
+        target = target or self.manifest.get("target_precision", DEFAULT_TARGET)
+        if "unsure" not in self.oof:  # a model saved before the held-out flags were kept
+            return bool(self.manifest.get("unsure", {}).get("to_review"))
+        routes = route(self.oof["qid"].to_numpy(), self.oof["conf"].to_numpy(), self.thresholds(target))
+        return unsure_check(self.oof["unsure"].to_numpy(), routes == "auto", self.oof["correct"].to_numpy(),
+                            target)["to_review"]
 
     def to_bundle(self) -> dict:
         return {"classifier": self.classifier, "calibrator": self.calibrator,
@@ -116,8 +125,8 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     classifier_params = codebook_params(codebook, classifier_params)
     multi = np.array([spec[str(q)]["multi"] for q in rows["qid"]])
     emb = embedder.encode(rows["text"].tolist(), progress=(lambda d, t: stage("embed", d, t)) if stage else None)
-    X = CodeClassifier(spec=spec, **(classifier_params or {})).prepare(
-        Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb), embedder, training=True)
+    unfitted = CodeClassifier(spec=spec, **(classifier_params or {}))
+    X = unfitted.prepare(Answers(rows["text"].tolist(), rows["qid"].to_numpy(), emb), embedder, training=True)
     y = rows["codes"].to_numpy()
     params = classifier_params or {}
     groups = rows["source_id"].to_numpy()
@@ -150,11 +159,12 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     certify = certification_half(groups)
     if certify.all() or not certify.any():
         certify = np.arange(len(rows)) % 2 == 1
-    short = is_short(X.texts, CodeClassifier(**params).short_words)
+    short = unfitted.short_answers(X)
     calibrator = ConfidenceCalibrator().fit(raw[~certify], correct[~certify], multi[~certify], short[~certify])
     conf = calibrator.predict(raw, multi, short)
     oof = pd.DataFrame({"qid": rows["qid"].to_numpy(), "multi": multi, "raw": raw, "conf": conf,
-                        "correct": correct, "pred": pred.astype(str), "gold": y.astype(str), "certify": certify})
+                        "correct": correct, "pred": pred.astype(str), "gold": y.astype(str), "certify": certify,
+                        "unsure": says_unsure(X.texts)})
     clf = CodeClassifier(spec=spec, **params).fit(X, y)
     if stage:
         stage("fit", 1, 1)
@@ -165,7 +175,7 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         thresholds = guarantee.thresholds
     routes = route(oof["qid"].to_numpy(), conf, thresholds)
     metrics = summarise(oof["gold"], oof["pred"], oof["qid"], conf, routes)
-    unsure = unsure_check(says_unsure(X.texts), routes == "auto", correct, target_precision)
+    unsure = unsure_check(oof["unsure"].to_numpy(), routes == "auto", correct, target_precision)
     manifest = {
         "model_version": None, "created": now_iso(), "coder_version": __version__,
         "codebook": codebook.name, "codebook_hash": codebook_hash(codebook),
@@ -230,7 +240,7 @@ def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
         X = model.classifier.prepare(Answers(keys["text"].tolist(), keys["qid"].to_numpy(), emb), embedder)
         multi = np.array([spec[str(q)]["multi"] for q in keys["qid"]])
         suggested, raw = _score(model.classifier, X, multi)
-        conf = model.calibrator.predict(raw, multi, is_short(X.texts, getattr(model.classifier, "short_words", 0)))
+        conf = model.calibrator.predict(raw, multi, model.classifier.short_answers(X))
         scored = keys.assign(suggested=suggested, confidence=conf, novel=model.classifier.novel(X),
                              unsure=says_unsure(X.texts))
         merged = sub[["qid", "text"]].merge(scored, on=["qid", "text"], how="left")
@@ -249,7 +259,7 @@ def suggest(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
     out["route"] = route(out["qid"].to_numpy(), out["confidence"].to_numpy(), thresholds)
     out.loc[out["model_version"] == "rule", "route"] = "auto"
     out.loc[out["novel"].astype(bool), "route"] = "review"  # unlike any training answer: no evidence for it
-    if model.manifest.get("unsure", {}).get("to_review"):  # held out, such answers fell short of the target
+    if model.unsure_to_review(target_precision):  # held out, such answers fell short of the target
         out.loc[out["unsure"].astype(bool), "route"] = "review"
     # codes a person already gave in the input travel with the suggestion; accept keeps them, push skips them
     out["human_codes"] = df["codes"].to_numpy() if "codes" in df.columns else ""

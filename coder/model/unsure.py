@@ -7,7 +7,8 @@ the same confidence elsewhere: held out, the auto-coded ones are right 0.90 of t
 the rest. The calibration cannot see this (it maps one raw confidence for all answers), so training
 measures it: when the held-out auto-coded answers that say they are unsure fall short of the target
 precision, `coder suggest` sends every such answer to review (`unsure` column), whatever its confidence.
-The decision and its figures are in the model's manifest (`unsure`).
+The decision at the training target and its figures are in the model's manifest (`unsure`); the
+held-out flags are kept with the model, so another target (`--target-precision`) decides again.
 """
 
 from __future__ import annotations
