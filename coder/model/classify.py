@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 
 from coder.codebook import Codebook, format_codes
 from coder.model.experts import EPS, fit_head, head_matrix, mix_rows
-from coder.model.features import long_answers, normalise_text, strip_question
+from coder.model.features import long_answers, mark_negation, normalise_text, strip_question
 from coder.model.leads import lead_clauses, with_leads
 from coder.model.novelty import NoveltyModel
 from coder.model.sentences import embed_whole, tails, with_sentences, word_count
@@ -106,6 +106,9 @@ class CodeClassifier(BaseEstimator):
         Exponent on the head in the product of experts (0 = stance only).
     char_max_features : int
         Size of the character n-gram vocabulary of the stance model.
+    negation : bool
+        The stance model's words also see negation scopes (`features.mark_negation`). Off: it raised accuracy
+        but made confidence on answers in other styles less honest (README, "Answers in other styles").
     strip_questions : bool
         Score answers without a leading restatement of the question (`features.strip_question`).
     chunk_words : int
@@ -148,11 +151,11 @@ class CodeClassifier(BaseEstimator):
 
     def __init__(self, spec: dict | None = None, stance_C: float = 16.0, head_C: float = 16.0,
                  multi_C: float = 4.0, head_weight: float = 1.0, char_max_features: int = 30000,
-                 normalise: bool = False, augment: int = 0, sentence_weight: float = 0.0,
-                 sentence_focus: float = 4.0, long_words: int = 40, sentence_embed: bool = False,
-                 strip_questions: bool = True, label_examples: bool = False, novelty: bool = True,
-                 chunk_words: int = 150, stance_examples: dict | None = None, short_words: int = 6,
-                 short_weight: float = 1.0, tail_weight: float = 0.5, tail_over: int = 100,
+                 negation: bool = False, normalise: bool = False, augment: int = 0,
+                 sentence_weight: float = 0.0, sentence_focus: float = 4.0, long_words: int = 40,
+                 sentence_embed: bool = False, strip_questions: bool = True, label_examples: bool = False,
+                 novelty: bool = True, chunk_words: int = 150, stance_examples: dict | None = None,
+                 short_words: int = 6, short_weight: float = 1.0, tail_weight: float = 0.5, tail_over: int = 100,
                  tail_words: int = 40, lead_weight: float = 0.5, rag_weight: float = 0.5,
                  status_weight: float = 0.0, contrast_weight: float = 0.0, short_within: float = 0.0,
                  random_state: int = 0) -> None:
@@ -162,6 +165,7 @@ class CodeClassifier(BaseEstimator):
         self.multi_C = multi_C
         self.head_weight = head_weight
         self.char_max_features = char_max_features
+        self.negation = negation
         self.normalise = normalise
         self.augment = augment
         self.sentence_weight = sentence_weight
@@ -217,10 +221,14 @@ class CodeClassifier(BaseEstimator):
     def _tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
         if getattr(self, "normalise", False):
             texts = [normalise_text(t) for t in texts]
-        parts = [self.word_.transform(texts)]
+        parts = [self.word_.transform(self._word_texts(texts))]
         if self.char_ is not None:
             parts.append(self.char_.transform(texts))
         return sparse.hstack(parts).tocsr()
+
+    def _word_texts(self, texts: Sequence[str]) -> Sequence[str]:
+        """What the word vectorizer reads: negation scopes marked (models saved before `negation`: as is)."""
+        return [mark_negation(t) for t in texts] if getattr(self, "negation", False) else texts
 
     # -- fitting --------------------------------------------------------------------------------------
     def fit(self, X: Answers, y: Sequence[str]) -> CodeClassifier:
@@ -234,9 +242,9 @@ class CodeClassifier(BaseEstimator):
         self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=3,
                                      max_features=self.char_max_features) if self.char_max_features else None
         texts = [normalise_text(t) for t in X.texts] if self.normalise else X.texts
-        for vec in (self.word_, self.char_):
+        for vec, vec_texts in ((self.word_, self._word_texts(texts)), (self.char_, texts)):
             if vec is not None:
-                vec.fit(texts)
+                vec.fit(vec_texts)
                 # plain ints: skops stores a numpy scalar as its own file, which made loading take seconds
                 vec.vocabulary_ = {term: int(i) for term, i in vec.vocabulary_.items()}
         T = self._tfidf(X.texts)

@@ -7,6 +7,9 @@ Two general tools, built from the training answers and plain English rather than
   abbreviations ("grp", "mtg", "atm", "tbc") and dropped letters ("discussd", "doin").
 - `long_answers` builds long training answers from short ones plus background sentences taken from other
   questions' answers, so the stance model learns that a paragraph of context does not change the status.
+- `mark_negation` marks the words a negation governs ("no gaps have been raised" -> "no gaps neg_gaps
+  have neg_have ..."), the classic scope marking of sentiment analysis, so the stance model's word n-grams
+  tell "gaps have been raised" from "no gaps have been raised" beyond a two-word window.
 """
 
 from __future__ import annotations
@@ -130,3 +133,35 @@ def strip_question(text: str, question: str, overlap: float = 0.6) -> str:
     if k == 0 or k == len(parts):
         return text
     return " ".join(parts[k:])
+
+
+NEGATORS = frozenset({
+    "not", "no", "never", "nor", "none", "nobody", "nothing", "without", "cannot", "can't", "don't", "doesn't",
+    "didn't", "isn't", "aren't", "wasn't", "weren't", "haven't", "hasn't", "hadn't", "won't", "wouldn't",
+    "couldn't", "shouldn't", "n't"})
+SCOPE_ENDS = frozenset({"but", "however", "although", "though"})
+NEG_TOKEN = re.compile(r"[a-z0-9']+|[.,;:!?|()\n]")
+
+
+def mark_negation(text: str) -> str:
+    """The lower-cased answer with each word a negation governs repeated with a `neg_` mark.
+
+    A negation's scope runs to the next punctuation mark or contrast word (*but, however, although*); a
+    second *not* / *no* inside a scope ends it ("not the case that no register exists"). The words stay
+    as they were, so every n-gram the stance model knew is still there; the marked copies add what the
+    negation governs. Measured on the style-shift development sets and the bundled round split (README,
+    "Answers in other styles")."""
+    out: list[str] = []
+    on = False
+    for m in NEG_TOKEN.finditer((text or "").lower()):
+        w = m.group(0)
+        if not w[0].isalnum() and w[0] != "'" or w in SCOPE_ENDS:
+            on = False
+            out.append(w if w in SCOPE_ENDS else "")
+            continue
+        if w in NEGATORS:
+            on = not on if on and w in ("not", "no") else True
+            out.append(w)
+        else:
+            out.append(f"{w} neg_{w}" if on else w)
+    return " ".join(o for o in out if o)
