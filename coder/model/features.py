@@ -1,15 +1,16 @@
 """Text features for answers written in other styles than the training answers.
 
-Two general tools, built from the training answers and plain English rather than from any test set:
+General tools, built from the training answers and plain English rather than from any test set:
 
 - `normalise_text` maps the shorthand of pasted action plans and hurried answers onto the words the
   training answers use: RAG statuses ("RAG: Amber" -> "in progress"), "complete"/"done", common
   abbreviations ("grp", "mtg", "atm", "tbc") and dropped letters ("discussd", "doin").
 - `long_answers` builds long training answers from short ones plus background sentences taken from other
   questions' answers, so the stance model learns that a paragraph of context does not change the status.
+- `strip_question` drops a restatement of the question an answer opens with.
 - `mark_negation` marks the words a negation governs ("no gaps have been raised" -> "no gaps neg_gaps
   have neg_have ..."), the classic scope marking of sentiment analysis, so the stance model's word n-grams
-  tell "gaps have been raised" from "no gaps have been raised" beyond a two-word window.
+  tell "gaps have been raised" from "no gaps have been raised" beyond a two-word window (off by default).
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ NEGATORS = frozenset({
     "didn't", "isn't", "aren't", "wasn't", "weren't", "haven't", "hasn't", "hadn't", "won't", "wouldn't",
     "couldn't", "shouldn't", "n't"})
 SCOPE_ENDS = frozenset({"but", "however", "although", "though"})
+PUNCTUATION = frozenset(".,;:!?|()\n")
 NEG_TOKEN = re.compile(r"[a-z0-9']+|[.,;:!?|()\n]")
 
 
@@ -147,21 +149,25 @@ def mark_negation(text: str) -> str:
     """The lower-cased answer with each word a negation governs repeated with a `neg_` mark.
 
     A negation's scope runs to the next punctuation mark or contrast word (*but, however, although*); a
-    second *not* / *no* inside a scope ends it ("not the case that no register exists"). The words stay
-    as they were, so every n-gram the stance model knew is still there; the marked copies add what the
-    negation governs. Measured on the style-shift development sets and the bundled round split (README,
-    "Answers in other styles")."""
+    second *not* / *no* inside a scope ends it ("not the case that no register exists"). Every word
+    stays and punctuation is dropped; single words are as before, but a marked copy sits between the
+    words it governs, so their bigrams change ("gaps have" becomes "gaps neg_gaps", "neg_gaps have").
+    Measured on the style-shift development sets and the bundled round split (README, "Answers in other
+    styles")."""
     out: list[str] = []
     on = False
     for m in NEG_TOKEN.finditer((text or "").lower()):
         w = m.group(0)
-        if not w[0].isalnum() and w[0] != "'" or w in SCOPE_ENDS:
+        if w in PUNCTUATION:
             on = False
-            out.append(w if w in SCOPE_ENDS else "")
+            continue
+        if w in SCOPE_ENDS:
+            on = False
+            out.append(w)
             continue
         if w in NEGATORS:
             on = not on if on and w in ("not", "no") else True
             out.append(w)
         else:
             out.append(f"{w} neg_{w}" if on else w)
-    return " ".join(o for o in out if o)
+    return " ".join(out)
