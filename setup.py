@@ -1,6 +1,7 @@
 """Build step: the wheel carries the project's codebook folder (codebooks, report definitions, document
-vocabulary) inside the package, as coder/data/*.yaml, where `coder.codebook.project_file` finds it when coder
-is installed rather than run from a checkout. The YAML lives once in git, in codebook/."""
+vocabulary, training examples) inside the package, as coder/data/*.yaml and *.csv, where
+`coder.codebook.project_file` finds it when coder is installed rather than run from a checkout. The files live
+once in git, in codebook/."""
 
 import shutil
 from pathlib import Path
@@ -16,7 +17,7 @@ class BuildWithCodebook(build_py):
         super().run()
         target = Path(self.build_lib) / "coder" / "data"
         target.mkdir(parents=True, exist_ok=True)
-        for f in sorted(CODEBOOK_DIR.glob("*.yaml")):
+        for f in sorted([*CODEBOOK_DIR.glob("*.yaml"), *CODEBOOK_DIR.glob("*.csv")]):
             shutil.copy2(f, target / f.name)
 
 

@@ -13,7 +13,11 @@ Speed: `suggest` on a whole round with a warm and a cold embedding cache, agains
 
 Style shift (bench/styleshift/, see its README): trained on both bundled rounds, as a user would, and
 scored on 712 hand-written answers in ten styles the bundled bank lacks, per style and per length band,
-for TF-IDF + LR, coder as it was before issue 11 (`TODAY`) and coder now. Tables also go to bench/out/.
+for TF-IDF + LR, coder as it was before issue 11 (`TODAY`), coder now trained on the returns alone, and coder
+now (the returns plus the codebook's training examples, `coder.examples`); the two coder models also on the
+development set (bench/styleshift-dev/). `ece_floor` is the ECE a perfectly calibrated model would show on that
+many answers at those confidences: a band's ECE means miscalibration only where it clearly exceeds it.
+Tables also go to bench/out/.
 
 Run:  python bench/bench_core.py              (about 15 minutes on 2 cores)
       python bench/bench_core.py --quick      (round split only, no cold timings, no style shift)
@@ -120,9 +124,11 @@ def coder_scores(train: pd.DataFrame, test: pd.DataFrame, cb, embedder) -> dict:
 
 def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
     """Train on both bundled rounds; score the style-shift set per style and per length band."""
-    from styleshift_eval import breakdown, load_styleshift, side_by_side
+    from styleshift_eval import DEV, breakdown, load_styleshift, side_by_side
 
     ss, left_out = load_styleshift(cb)
+    dev, _ = load_styleshift(cb, DEV)  # a second writer's answers (bench/styleshift-dev), never trained on either
+    dev_tables = {}
     print(f"style-shift set: {len(ss)} answers scored, {len(left_out)} left out (gold NR on a written answer "
           "to a question with no 'Not clear' code)", flush=True)
     tables = {}
@@ -136,12 +142,16 @@ def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
     pred, conf = tf().fit(rows).predict(ss)
     tables["TF-IDF+LR"] = breakdown(ss, pred, conf, route(ss["qid"].to_numpy(), conf, th))
     print(f"  TF-IDF + LR: {time.perf_counter() - t0:.0f} s", flush=True)
-    for name, params in (("coder before", TODAY), ("coder now", None)):
+    runs = (("coder before", TODAY, False), ("coder, returns only", None, False), ("coder now", None, True))
+    for name, params, examples in runs:
         t0 = time.perf_counter()
-        model = pipeline.fit_model(df, cb, embedder, target_precision=TARGET, classifier_params=params)
+        model = pipeline.fit_model(df, cb, embedder, target_precision=TARGET, classifier_params=params,
+                                   training_examples=examples)
         t1 = time.perf_counter()
         s = pipeline.suggest(ss, model, embedder)
         tables[name] = breakdown(ss, s["suggested"].to_numpy(), s["confidence"].to_numpy(), s["route"].to_numpy())
+        d = pipeline.suggest(dev, model, embedder)
+        dev_tables[name] = breakdown(dev, d["suggested"].to_numpy(), d["confidence"].to_numpy(), d["route"].to_numpy())
         m = model.manifest["metrics"]
         print(f"  {name}: fit {t1 - t0:.0f} s, suggest {time.perf_counter() - t1:.1f} s, "
               f"novel (sent to review) {s['novel'].astype(bool).mean():.1%}; its own grouped 5-fold CV on the "
@@ -150,9 +160,15 @@ def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
     wide = side_by_side(tables)
     OUT.mkdir(exist_ok=True)
     wide.to_csv(OUT / "styleshift_by_group.csv", float_format="%.4f")
+    side_by_side(dev_tables).to_csv(OUT / "styleshift_dev_by_group.csv", float_format="%.4f")
     for name, t in tables.items():
         print(f"\n{name}:")
         print(t.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for name, t in dev_tables.items():
+        if name != "coder before":
+            print(f"\n{name}, development set ({len(dev)} answers by another writer; all and length bands):")
+            keep = ~t["group"].str.startswith("style: ")
+            print(t[keep].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return wide
 
 

@@ -1,14 +1,17 @@
 """Check a style-shift answer file before it is used: every line parses, every (qid, code) is in the codebook.
 
 Also prints what the README's tables need (answers and word range per style, length bands, codes covered)
-and whether any answer shares a long run of words with the bundled answer bank, the other development
-files or the held-out set (only ids and run lengths are printed, never the other sets' texts):
+and whether any answer shares a long run of words with the bundled answer bank, the codebook's training
+examples, the other development files or the held-out set (only ids and run lengths are printed, never the
+other sets' texts):
 
-    python bench/styleshift_check.py bench/styleshift-dev/dev2.jsonl
+    python bench/styleshift_check.py bench/styleshift-dev/dev3.jsonl
+    python bench/styleshift_check.py codebook/stocktake-2013-examples.csv
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import sys
@@ -21,6 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from styleshift_eval import BANDS, DEV, HERE  # noqa: E402
 
 from coder.codebook import format_codes, load_codebook  # noqa: E402
+from coder.examples import read_training_examples  # noqa: E402
 
 FIELDS = ("id", "qid", "codes", "style", "text", "note")
 RUN = 12  # a shared run this long counts as copied (8-word runs are stock phrases: "Director of Adult ...")
@@ -30,11 +34,9 @@ def read_rows(path: Path) -> list[dict]:
     """The file's answers; exits 2 with one line naming file and row on the first malformed line."""
     cb = load_codebook()
     rows, seen = [], set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, line in records(path):
         try:
-            r = json.loads(line)
+            r = json.loads(line) if isinstance(line, str) else line
             missing = [f for f in FIELDS if f not in r]
             if missing:
                 raise ValueError(f"missing {missing}")
@@ -55,6 +57,14 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
+def records(path: Path) -> list[tuple[int, str | dict]]:
+    """(row number, JSON line or CSV record) of a JSONL answer set or a CSV one (the codebook's examples)."""
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            return [(n, r) for n, r in enumerate(csv.DictReader(fh), 2)]
+    return [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+
+
 def grams(text: str) -> set[tuple[str, ...]]:
     w = re.findall(r"[a-z0-9]+", text.lower())
     return {tuple(w[i:i + RUN]) for i in range(len(w) - RUN + 1)}
@@ -67,6 +77,11 @@ def others(path: Path) -> dict[str, set]:
     for i, line in enumerate(bank.read_text(encoding="utf-8").splitlines()):
         if line.strip():
             out[f"bank:{i}"] = grams(json.loads(line)["text"])
+    cb = load_codebook()
+    if Path(cb.training_examples).resolve() != path.resolve():  # the codebook's examples (coder.examples)
+        examples = read_training_examples(cb)
+        for i, text in zip(examples["locality"], examples["text"], strict=True):
+            out[f"examples:{i}"] = grams(text)
     for folder in (DEV, HERE):
         for f in sorted(folder.glob("*.jsonl")):
             if f.resolve() == path.resolve():

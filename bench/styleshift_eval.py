@@ -71,11 +71,22 @@ def band_of(words: np.ndarray) -> np.ndarray:
     return out
 
 
+def ece_floor(conf: np.ndarray, draws: int = 400, seed: int = 0) -> float:
+    """The ECE a perfectly calibrated model would show on this many answers at these confidences (mean over
+    `draws` simulated outcomes, each answer right with probability its confidence). On a few dozen answers it
+    is far above 0: an ECE is only evidence of miscalibration where it clearly exceeds this floor."""
+    conf = np.asarray(conf, float)
+    if len(conf) == 0:
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    return float(np.mean([expected_calibration_error(conf, rng.random(len(conf)) < conf) for _ in range(draws)]))
+
+
 def metrics(correct: np.ndarray, conf: np.ndarray, auto: np.ndarray) -> dict:
     correct, conf, auto = np.asarray(correct, bool), np.asarray(conf, float), np.asarray(auto, bool)
     return {"n": int(len(correct)), "accuracy": float(correct.mean()), "auto_share": float(auto.mean()),
             "auto_precision": float(correct[auto].mean()) if auto.any() else float("nan"),
-            "ece": expected_calibration_error(conf, correct)}
+            "ece": expected_calibration_error(conf, correct), "ece_floor": ece_floor(conf)}
 
 
 def breakdown(ss: pd.DataFrame, pred: np.ndarray, conf: np.ndarray, routes: np.ndarray) -> pd.DataFrame:
@@ -94,10 +105,10 @@ def breakdown(ss: pd.DataFrame, pred: np.ndarray, conf: np.ndarray, routes: np.n
 
 
 def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Accuracy / auto share / precision / ECE of several models in one wide table."""
+    """Accuracy / auto share / precision / ECE (and its floor) of several models in one wide table."""
     parts = []
     for name, t in tables.items():
         t = t.set_index("group")
-        parts.append(t[["accuracy", "auto_share", "auto_precision", "ece"]].add_prefix(f"{name}:"))
+        parts.append(t[["accuracy", "auto_share", "auto_precision", "ece", "ece_floor"]].add_prefix(f"{name}:"))
     n = next(iter(tables.values())).set_index("group")[["n"]]
     return pd.concat([n, *parts], axis=1)

@@ -9,6 +9,8 @@ time; about a minute each with a warm embedding cache. For trying ideas before a
     python bench/styleshift_quick.py --dev '{...}'          (our development set, bench/styleshift-dev/:
                                                              tune there; bench/styleshift is the test)
     python bench/styleshift_quick.py --dev --no-split       (skip the round split)
+    python bench/styleshift_quick.py --no-examples          (trained on the returns alone, without the
+                                                             codebook's training examples)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from styleshift_eval import BANDS, DEV, HERE, load_styleshift  # noqa: E402
 
 from coder.codebook import load_codebook  # noqa: E402
+from coder.examples import read_training_examples  # noqa: E402
 from coder.model import pipeline  # noqa: E402
 from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec, decide  # noqa: E402
 from coder.model.embed import Embedder  # noqa: E402
@@ -60,6 +63,8 @@ def main() -> None:
     df = read_returns(ROOT / "coder" / "data" / "returns.csv", cb)
     emb = Embedder()
     ss, _ = load_styleshift(cb, DEV if "--dev" in sys.argv else HERE)
+    if "--no-examples" not in sys.argv:  # as pipeline.fit_model: the codebook's training examples join training
+        df = pd.concat([df, read_training_examples(cb)], ignore_index=True)
     pred, conf, fit_s = fit_predict(df, ss, cb, emb, params)
     ok = pred == ss["codes"].to_numpy(str)
     from coder.model.calibrate import expected_calibration_error as ece
@@ -79,7 +84,7 @@ def main() -> None:
         ss.assign(pred=pred, conf=conf, ok=ok).to_csv(os.environ["DUMP"], index=False)
     if "--no-split" in sys.argv:
         return
-    train, test = df[df["round"] == "2013-06"], df[df["round"] == "2014-05"]
+    train, test = df[df["round"].isin(["2013-06", "examples"])], df[df["round"] == "2014-05"]
     test = test[(test["text"] != "") & (test["codes"] != "")]  # as pipeline.evaluate
     pred, conf, fit_s = fit_predict(train, test, cb, emb, params)
     ok = pred == test["codes"].to_numpy(str)

@@ -90,6 +90,9 @@ class Codebook:
     path: str = field(default="", compare=False)
     # optional `stance_examples:` (stance -> generic short answers), for the short-answer stance model
     stance_examples: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # optional `training_examples:` (a returns file of coded example answers written in other styles than
+    # the returns, trained on beside them; coder.returns.read_training_examples): its resolved path, or ''
+    training_examples: str = field(default="", compare=False)
 
     @property
     def stance_example_map(self) -> dict[str, list[str]]:
@@ -370,7 +373,23 @@ def _parse_codebook(data: object, source: str, sha256: str) -> Codebook:
             raise fail(f"question {q.id}", f"uses the blank code {blank!r} as a code")
     return Codebook(str(data["name"]), str(data.get("title", data["name"])), blank, tuple(sections),
                     tuple(questions), sha256=sha256, path=source,
-                    stance_examples=_stance_examples(data.get("stance_examples"), fail))
+                    stance_examples=_stance_examples(data.get("stance_examples"), fail),
+                    training_examples=_training_examples(data.get("training_examples"), source, fail))
+
+
+def _training_examples(raw: object, source: str, fail: Callable[[str, str], InputError]) -> str:
+    """`training_examples:` validated: a file beside the codebook (a relative path is read from the codebook's
+    folder) that exists; '' when the key is absent."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str) or not raw.strip():
+        raise fail("training_examples", f"must be the name of a returns file, not {raw!r}")
+    path = Path(raw.strip())
+    if not path.is_absolute():
+        path = (Path(source).parent if source != "<codebook>" else Path.cwd()) / path
+    if not path.is_file():
+        raise fail("training_examples", f"file not found: {path}")
+    return str(path)
 
 
 def _stance_examples(raw: object, fail: Callable[[str, str], InputError]) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -188,16 +188,19 @@ def read_returns(path: str | Path, codebook: Codebook, encoding: str = "utf-8",
 
     `codes` is the canonical cell (`1`, `2;5`, `NR`) or '' where the answer is not coded yet.
     """
-    df = read_table(path, encoding)
-    if df.empty:
-        raise InputError("the file has a header but no rows", file=str(path))
-    if "qid" in df.columns or ("ref" in df.columns and "text" in df.columns):
-        out = _from_long(df, codebook, str(path))
-    else:
-        out = _from_wide(df, codebook, str(path))
+    out = tidy_returns(read_table(path, encoding), codebook, str(path))
     if require_codes and not (out["codes"] != "").any():
         raise InputError("no row has codes: training needs hand-coded answers", file=str(path), column="codes")
     return out
+
+
+def tidy_returns(df: pd.DataFrame, codebook: Codebook, file: str) -> pd.DataFrame:
+    """A table as read (`read_table`) in long or wide form -> the long table, validated; errors name `file`."""
+    if df.empty:
+        raise InputError("the file has a header but no rows", file=file)
+    if "qid" in df.columns or ("ref" in df.columns and "text" in df.columns):
+        return _from_long(df, codebook, file)
+    return _from_wide(df, codebook, file)
 
 
 def _missing(df: pd.DataFrame, cols: list[str], file: str) -> None:

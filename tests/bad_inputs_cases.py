@@ -122,7 +122,9 @@ def codebook_text(change: Callable[[dict], None]) -> str:
 
     from coder.codebook import default_codebook_path
 
-    data = yaml.safe_load(default_codebook_path().read_text(encoding="utf-8"))
+    path = default_codebook_path()
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["training_examples"] = str(path.parent / data["training_examples"])  # the copy lives elsewhere
     change(data)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 

@@ -107,6 +107,7 @@ def test_model_is_saved_with_skops_and_a_manifest(trained, codebook):
 def test_a_model_made_with_another_codebook_is_refused(trained, tmp_path):
     _, model_dir = trained
     other = yaml.safe_load(open(load_codebook().path))
+    other.pop("training_examples")  # a file beside the project's codebook, not copied here
     other["questions"][4]["codes"].append({"code": 9, "label": "Something new"})
     p = tmp_path / "other.yaml"
     p.write_text(yaml.safe_dump(other))
@@ -172,8 +173,8 @@ def test_answers_unlike_anything_in_training_go_to_review(trained, sample, embed
     model, _ = trained
     new = sample[(sample["round"] == "2014-05") & (sample["text"] != "")].head(20).copy()
     page = " ".join(["The council's medium term financial plan sets out savings across every directorate, "
-                     "with the highways, libraries and leisure budgets reduced by a tenth."] * 12)
-    new.iloc[0, new.columns.get_loc("text")] = page  # a pasted page, far longer than any training answer
+                     "with the highways, libraries and leisure budgets reduced by a tenth."] * 90)
+    new.iloc[0, new.columns.get_loc("text")] = page  # pasted pages (2,000 words), far longer than any training answer
     s = pipeline.suggest(new, model, embedder)
     assert bool(s["novel"].iloc[0]) and s["route"].iloc[0] == "review"
     assert s["novel"].astype(bool).mean() < 0.5  # ordinary answers are not novel

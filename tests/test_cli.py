@@ -105,6 +105,7 @@ def test_a_model_directory_made_with_another_codebook_is_refused(sample_file, mo
     from coder.codebook import load_codebook
 
     other = yaml.safe_load(open(load_codebook().path))
+    other.pop("training_examples")  # a file beside the project's codebook, not copied here
     other["name"] = "another-survey"
     cb = tmp_path / "other.yaml"
     cb.write_text(yaml.safe_dump(other))

@@ -228,8 +228,8 @@ def test_drift_counts_reviewers_changes_per_round_and_question(loop, codebook):
 
 def test_drift_reports_the_share_of_answers_unlike_anything_in_training(loop, codebook, embedder):
     acc = read_accepted([loop["work"] / "accepted.csv"], codebook)
-    page = " ".join(["The council's medium term financial plan reduces the highways and libraries budgets."] * 20)
-    acc.loc[acc.index[:3], "text"] = page  # three pasted pages, far longer than any training answer
+    page = " ".join(["The council's medium term financial plan reduces the highways and libraries budgets."] * 150)
+    acc.loc[acc.index[:3], "text"] = page  # three pasted documents (2,000 words), far longer than any training answer
     share = novelty_by_round(acc, loop["v1"], embedder)
     assert share["round"].tolist() == ["2014-05"]
     assert 1 <= share["unlike_training"].iloc[0] < share["answers"].iloc[0] / 2

@@ -37,7 +37,7 @@ def test_the_wheel_carries_the_yaml_and_runs_train_and_suggest_outside_the_check
     import zipfile
 
     names = set(zipfile.ZipFile(wheel).namelist())
-    for f in (ROOT / "codebook").glob("*.yaml"):
+    for f in [*(ROOT / "codebook").glob("*.yaml"), *(ROOT / "codebook").glob("*.csv")]:
         assert f"coder/data/{f.name}" in names
 
     # a fresh venv without the checkout; its dependencies come from the shared environment via a .pth line

@@ -21,6 +21,7 @@ from sklearn.model_selection import GroupKFold
 from coder import __version__
 from coder.codebook import Codebook
 from coder.errors import InputError
+from coder.examples import is_example, read_training_examples
 from coder.model.calibrate import ConfidenceCalibrator, expected_calibration_error
 from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec, decide
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder
@@ -104,8 +105,12 @@ def _score(clf: CodeClassifier, X: Answers, multi: np.ndarray) -> tuple[list[str
 def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: int = DEFAULT_CV,
               target_precision: float = DEFAULT_TARGET, classifier_params: dict | None = None,
               n_jobs: int | None = None, stage: StageFn | None = None, threshold_method: str = "shrunk",
-              delta: float | None = None) -> CoderModel:
+              delta: float | None = None, training_examples: bool = True) -> CoderModel:
     """Fit the classifier, its calibration on grouped held-out folds, and the routing thresholds.
+
+    The codebook's `training_examples` (answers in other styles, `coder.examples`) join the training answers
+    unless `training_examples` is False: the classifier learns from them and their held-out scores calibrate
+    it; the held-out figures in the manifest are the returns' alone, comparable with models trained without.
 
     `threshold_method` "shrunk" aims at the target precision (coder.model.route); "ltt" guarantees it with
     probability 1 - `delta` (coder.model.guarantee). The guarantee is recorded in the manifest either way.
@@ -121,6 +126,13 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     if rows.groupby("qid")["codes"].nunique().max() < 2:
         raise InputError("every question has a single code in the training answers: there is nothing to learn "
                          "(and the held-out figures would be meaningless)", column="codes")
+    n_returns = len(rows)
+    if training_examples:  # only for the questions the returns answer: the model's scope stays theirs
+        examples = read_training_examples(codebook)
+        examples = examples[examples["qid"].isin(set(rows["qid"]))]
+        if len(examples):
+            rows = pd.concat([rows, examples], ignore_index=True)
+    example = is_example(rows).to_numpy()
     spec = codebook_spec(codebook)
     classifier_params = codebook_params(codebook, classifier_params)
     multi = np.array([spec[str(q)]["multi"] for q in rows["qid"]])
@@ -174,12 +186,13 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     if threshold_method == "ltt":
         thresholds = guarantee.thresholds
     routes = route(oof["qid"].to_numpy(), conf, thresholds)
-    metrics = summarise(oof["gold"], oof["pred"], oof["qid"], conf, routes)
+    own = ~example  # the figures a user compares between models: the returns' held-out answers
+    metrics = summarise(oof["gold"][own], oof["pred"][own], oof["qid"][own], conf[own], routes[own])
     unsure = unsure_check(oof["unsure"].to_numpy(), routes == "auto", correct, target_precision)
     manifest = {
         "model_version": None, "created": now_iso(), "coder_version": __version__,
         "codebook": codebook.name, "codebook_hash": codebook_hash(codebook),
-        "data_hash": data_hash(rows), "n_train": int(len(rows)),
+        "data_hash": data_hash(rows), "n_train": int(len(rows)), "n_examples": int(len(rows) - n_returns),
         "rounds": sorted(set(df.loc[df["codes"] != "", "round"])),
         "embedder": embedder.model, "embedder_fingerprint": embedder.fingerprint,
         "classifier": type(clf).__name__, "classifier_params": clf.get_params() | {"spec": "codebook"} | (
