@@ -90,8 +90,8 @@ class Codebook:
     path: str = field(default="", compare=False)
     # optional `stance_examples:` (stance -> generic short answers), for the short-answer stance model
     stance_examples: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # optional `training_examples:` (a returns file of coded example answers written in other styles than
-    # the returns, trained on beside them; coder.returns.read_training_examples): its resolved path, or ''
+    # optional `training_examples:` (a file of coded example answers written in other styles than the
+    # returns, trained on beside them; coder.examples): its resolved path, or ''
     training_examples: str = field(default="", compare=False)
 
     @property

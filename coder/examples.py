@@ -40,7 +40,7 @@ def read_training_examples(codebook: Codebook) -> pd.DataFrame:
     ids = df["id"].str.strip() if "id" in df.columns else pd.Series([""] * len(df), index=df.index)
     ids = [i or f"row {n + 2}" for n, i in enumerate(ids)]
     df = df.assign(round=EXAMPLES_ROUND, locality=ids, region="", source_id=[SOURCE_PREFIX + i for i in ids])
-    out = tidy_returns(df.drop(columns=[c for c in ("support",) if c in df.columns]), codebook, file)
+    out = tidy_returns(df, codebook, file)
     for n, (text, codes) in enumerate(zip(out["text"], out["codes"], strict=True)):
         if not text:
             raise InputError("an example needs its answer's text", file=file, row=n + 2, column="text")

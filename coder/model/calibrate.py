@@ -6,8 +6,8 @@ few words: `coder.model.short`, `coder.model.leads`) are scored by models of the
 mistakes on held-out short answers would, pooled with the rest, lower every longer answer's confidence
 (and its auto-coded share: the round split's 77% to 75%). So longer single-code answers get a map of their
 own, and short answers the map of all single-code answers: their own held-out answers are too few (about
-100) and unlike the short answers real returns bring, and the pooled map stays the more cautious for them
-(measured in README, "Answers in other styles").
+100; 176 with the codebook's training examples) and unlike the short answers real returns bring, and the
+pooled map stays the more cautious for them (measured in README, "Answers in other styles", twice).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ themselves show (further from every training answer than any training answer is 
 neighbour, `quantile` 0, or over `length_factor` times the longest training answer) are *novel*:
 `coder suggest` sends them to review and reports their share, and `coder drift --model-dir` reports it
 per round. (A 1% quantile flagged 0.35% of the bundled 2014 round and cost the round split 0.4 points
-of auto-coded share; 0 flags none of it and 12% of the style-shift set.)
+of auto-coded share; 0 flags none of it, and 12% of the style-shift set when trained on the returns alone.
+The codebook's training examples count as training answers: with them, long answers are in range and none
+of the style-shift set is novel, while a pasted document of thousands of words still is.)
 """
 
 from __future__ import annotations
