@@ -31,6 +31,7 @@ def model_dir(sample_file, tmp_path_factory):
     r = coder("train", "--data", str(sample_file), "--round", "2013-06", "--model-dir", str(d))
     assert r.returncode == 0, r.stderr
     assert "saved model v1" in r.stdout
+    assert "example answers from the codebook's training_examples" in r.stdout  # coder.examples
     return d
 
 

@@ -210,6 +210,7 @@ def test_retrain_cli_prints_the_comparison(loop, tmp_path):
                                       "--model-dir", str(loop["models"]), "--holdout", "0.3"])
     assert result.exit_code == 0, result.output
     assert "held out:" in result.output and ("promoted" in result.output)
+    assert "example answers from the codebook's training_examples" in result.output  # it learned from them too
 
 
 # --------------------------------------------------------------------------------------------- drift

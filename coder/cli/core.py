@@ -18,6 +18,7 @@ from coder.cli.options import (
     TargetOpt,
     WideOpt,
     console,
+    echo_examples,
     load_codebook,
     model_files,
     progress,
@@ -77,9 +78,7 @@ def train(
                                threshold_method=threshold_method, stage=stage)
     console.print(metrics_table(f"model {model.version}: grouped {model.manifest['metrics']['cv_folds']}-fold "
                                 "cross-validation on the training answers", model.manifest["metrics"]))
-    if model.manifest["n_examples"]:
-        typer.echo(f"trained with {model.manifest['n_examples']} example answers from the codebook's "
-                   "training_examples (the figures above are the returns' own)")
+    echo_examples(model.manifest)
     typer.echo(f"saved model {model.version} to {model_dir}")
 
 

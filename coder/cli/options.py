@@ -125,6 +125,13 @@ def activity() -> Iterator[Callable[[str], None]]:
         yield lambda message: status.update(message)
 
 
+def echo_examples(manifest: dict) -> None:
+    """Say how many of the codebook's training examples a model learned from (coder.examples), if any."""
+    if manifest.get("n_examples"):
+        typer.echo(f"trained with {manifest['n_examples']} example answers from the codebook's training_examples "
+                   "(held-out figures are the returns' own)")
+
+
 def echo_pull(result, added: int, what: str, item: str, where: Path) -> None:
     """What a pull recorded and what is still waiting; exit 1 when some annotations could not be recorded."""
     for problem in result.problems:

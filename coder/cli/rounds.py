@@ -18,6 +18,7 @@ from coder.cli.options import (
     TargetOpt,
     ThresholdMethod,
     console,
+    echo_examples,
     load_codebook,
     model_files,
     progress,
@@ -75,6 +76,7 @@ def retrain(
     verdict = "promoted" if res.promoted else "not promoted"
     typer.echo(f"{res.version}: {verdict} ({c.reason}); current model: "
                f"{res.version if res.promoted else res.previous}")
+    echo_examples(res.model.manifest)
     if res.promoted and (line := describe(res.model.manifest)):
         typer.echo(line)
 
