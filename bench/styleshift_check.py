@@ -30,9 +30,8 @@ FIELDS = ("id", "qid", "codes", "style", "text", "note")
 RUN = 12  # a shared run this long counts as copied (8-word runs are stock phrases: "Director of Adult ...")
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path, cb) -> list[dict]:
     """The file's answers; exits 2 with one line naming file and row on the first malformed line."""
-    cb = load_codebook()
     rows, seen = [], set()
     for n, line in records(path):
         try:
@@ -70,14 +69,13 @@ def grams(text: str) -> set[tuple[str, ...]]:
     return {tuple(w[i:i + RUN]) for i in range(len(w) - RUN + 1)}
 
 
-def others(path: Path) -> dict[str, set]:
+def others(path: Path, cb) -> dict[str, set]:
     """Word runs of every other answer set, keyed by a name that is safe to print (set and id)."""
     out: dict[str, set] = {}
     bank = ROOT / "coder" / "data" / "answers.jsonl"
     for i, line in enumerate(bank.read_text(encoding="utf-8").splitlines()):
         if line.strip():
             out[f"bank:{i}"] = grams(json.loads(line)["text"])
-    cb = load_codebook()
     if Path(cb.training_examples).resolve() != path.resolve():  # the codebook's examples (coder.examples)
         examples = read_training_examples(cb)
         for i, text in zip(examples["locality"], examples["text"], strict=True):
@@ -95,8 +93,8 @@ def others(path: Path) -> dict[str, set]:
 
 def main() -> None:
     path = Path(sys.argv[1])
-    rows = read_rows(path)
     cb = load_codebook()
+    rows = read_rows(path, cb)
     print(f"{path}: {len(rows)} answers parse; every (qid, code) is in codebook {cb.name}")
     words = {r["id"]: len(r["text"].split()) for r in rows}
     print("| style | n | words |\n|---|---|---|")
@@ -109,7 +107,7 @@ def main() -> None:
     every = {(q.id, str(c.code)) for q in cb.questions for c in q.codes}
     print(f"questions: {len({int(r['qid']) for r in rows})} of {len(cb.questions)}; "
           f"codes as gold: {len(have & every)} of {len(every)}; missing: {sorted(every - have)}")
-    other = others(path)
+    other = others(path, cb)
     asked = set().union(*(grams(q.text) for q in cb.questions))  # quoting the question back is not copying
     index: dict[tuple[str, ...], str] = {}
     for k, g in other.items():

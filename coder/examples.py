@@ -49,7 +49,3 @@ def read_training_examples(codebook: Codebook) -> pd.DataFrame:
                              file=file, row=n + 2, column="codes")
     return out
 
-
-def is_example(df: pd.DataFrame) -> pd.Series:
-    """True for rows that are training examples rather than returns."""
-    return df["source_id"].astype(str).str.startswith(SOURCE_PREFIX)

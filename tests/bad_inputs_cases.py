@@ -162,8 +162,31 @@ BAD_CODEBOOKS: dict[str, tuple[Callable[[Path], str], str]] = {
 }
 
 
+def _examples_codebook(t: Path, rows: str | None, header: str = "id,qid,codes,text") -> str:
+    """A codebook naming an examples file in `t` (`rows` under `header`), or a file that is not there."""
+    if rows is not None:
+        put(t, "ex.csv", f"{header}\n{rows}")
+    return put(t, "cb.yaml", codebook_text(lambda d: d.__setitem__("training_examples", str(t / "ex.csv"))))
+
+
+# a bad training-examples file (coder.examples): read by every training on the codebook
+BAD_EXAMPLES: dict[str, tuple[Callable[[Path], str], str]] = {
+    "examples-missing": (lambda t: _examples_codebook(t, None), "training_examples: file not found"),
+    "examples-unknown-code": (lambda t: _examples_codebook(t, "a1,3,1,Yes.\na2,3,7,Partly.\n"),
+                              "row 3, column 'codes'"),
+    "examples-blank-code": (lambda t: _examples_codebook(t, "a1,3,1,Yes.\na2,3,,Partly.\n"),
+                            "row 3, column 'codes'"),
+    "examples-unknown-question": (lambda t: _examples_codebook(t, "a1,99,1,Yes.\n"), "row 2, column 'qid'"),
+    "examples-no-codes-column": (lambda t: _examples_codebook(t, "3,Yes.\n", header="qid,text"),
+                                 "missing column 'codes'"),
+}
+
+
 def codebook_cases() -> list[Case]:
     out = []
+    for kind, (make, says) in BAD_EXAMPLES.items():
+        out.append(Case(f"train-codebook-{kind}", lambda t, w, make=make: [
+            "train", "--data", str(w / "sample.csv"), "--model-dir", str(t / "m"), "--codebook", make(t)], says=says))
     for kind, (make, says) in BAD_CODEBOOKS.items():
         out.append(Case(f"suggest-codebook-{kind}", lambda t, w, make=make: [
             "suggest", "--data", str(w / "sample.csv"), "--model-dir", str(w / "models"), "--out", str(t / "s.csv"),

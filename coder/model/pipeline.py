@@ -21,7 +21,7 @@ from sklearn.model_selection import GroupKFold
 from coder import __version__
 from coder.codebook import Codebook
 from coder.errors import InputError
-from coder.examples import is_example, read_training_examples
+from coder.examples import read_training_examples
 from coder.model.calibrate import ConfidenceCalibrator, expected_calibration_error
 from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec, decide
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder
@@ -132,7 +132,7 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         examples = examples[examples["qid"].isin(set(rows["qid"]))]
         if len(examples):
             rows = pd.concat([rows, examples], ignore_index=True)
-    example = is_example(rows).to_numpy()
+    example = np.arange(len(rows)) >= n_returns  # the rows appended after the returns' own
     spec = codebook_spec(codebook)
     classifier_params = codebook_params(codebook, classifier_params)
     multi = np.array([spec[str(q)]["multi"] for q in rows["qid"]])
