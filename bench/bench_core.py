@@ -12,10 +12,11 @@ Speed: `suggest` on a whole round with a warm and a cold embedding cache, agains
 `SentenceTransformer.encode` alone on the same texts, and training on both rounds from a cold cache.
 
 Style shift (bench/styleshift/, see its README): trained on both bundled rounds, as a user would, and
-scored on 712 hand-written answers in ten styles the bundled bank lacks, per style and per length band,
+scored on 1,328 hand-written answers in ten styles the bundled bank lacks (712 before the seventh pass, in the
+files part1 and part2, which get a row of their own), per style, length band and file,
 for TF-IDF + LR, coder as it was before issue 11 (`TODAY`), coder now trained on the returns alone, and coder
 now (the returns plus the codebook's training examples, `coder.examples`); the two coder models also on the
-development set (bench/styleshift-dev/). `ece_floor` is the ECE a perfectly calibrated model would show on that
+development sets (bench/styleshift-dev/). `ece_floor` is the ECE a perfectly calibrated model would show on that
 many answers at those confidences: a band's ECE means miscalibration only where it clearly exceeds it.
 Tables also go to bench/out/.
 
@@ -132,6 +133,8 @@ def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
     print(f"style-shift set: {len(ss)} answers scored, {len(left_out)} left out (gold NR on a written answer "
           "to a question with no 'Not clear' code)", flush=True)
     tables = {}
+    # the set as it was before the seventh pass added part3, part4 and part6: figures comparable with earlier runs
+    first = {"first two files (part1, part2)": ss["file"].isin(["part1", "part2"]).to_numpy()}
     t0 = time.perf_counter()
     tf = TfidfPerQuestion
     rows = pipeline.training_rows(df, cb.blank_code)
@@ -140,7 +143,7 @@ def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
         oof_pred[b], oof_conf[b] = tf().fit(rows.iloc[a]).predict(rows.iloc[b])
     th = choose_thresholds(rows["qid"].to_numpy(), oof_conf, oof_pred == rows["codes"].to_numpy(), TARGET)
     pred, conf = tf().fit(rows).predict(ss)
-    tables["TF-IDF+LR"] = breakdown(ss, pred, conf, route(ss["qid"].to_numpy(), conf, th))
+    tables["TF-IDF+LR"] = breakdown(ss, pred, conf, route(ss["qid"].to_numpy(), conf, th), first)
     print(f"  TF-IDF + LR: {time.perf_counter() - t0:.0f} s", flush=True)
     runs = (("coder before", TODAY, False), ("coder, returns only", None, False), ("coder now", None, True))
     for name, params, examples in runs:
@@ -149,7 +152,8 @@ def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
                                    training_examples=examples)
         t1 = time.perf_counter()
         s = pipeline.suggest(ss, model, embedder)
-        tables[name] = breakdown(ss, s["suggested"].to_numpy(), s["confidence"].to_numpy(), s["route"].to_numpy())
+        tables[name] = breakdown(ss, s["suggested"].to_numpy(), s["confidence"].to_numpy(), s["route"].to_numpy(),
+                                 first)
         d = pipeline.suggest(dev, model, embedder)
         dev_tables[name] = breakdown(dev, d["suggested"].to_numpy(), d["confidence"].to_numpy(), d["route"].to_numpy())
         m = model.manifest["metrics"]
@@ -166,7 +170,7 @@ def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
         print(t.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for name, t in dev_tables.items():
         if name != "coder before":
-            print(f"\n{name}, development set ({len(dev)} answers by another writer; all and length bands):")
+            print(f"\n{name}, development set ({len(dev)} answers by other writers; all, length bands and files):")
             keep = ~t["group"].str.startswith("style: ")
             print(t[keep].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return wide

@@ -41,7 +41,7 @@ def load_styleshift(cb: Codebook, folder: Path = HERE) -> tuple[pd.DataFrame, pd
     rows = []
     for part in sorted(folder.glob("*.jsonl")):
         with part.open(encoding="utf-8") as fh:
-            rows += [json.loads(line) for line in fh if line.strip()]
+            rows += [{**json.loads(line), "file": part.stem} for line in fh if line.strip()]
     df = pd.DataFrame(rows)
     df["qid"] = df["qid"].astype(int)
     df["codes"] = df["codes"].astype(str)
@@ -89,8 +89,10 @@ def metrics(correct: np.ndarray, conf: np.ndarray, auto: np.ndarray) -> dict:
             "ece": expected_calibration_error(conf, correct), "ece_floor": ece_floor(conf)}
 
 
-def breakdown(ss: pd.DataFrame, pred: np.ndarray, conf: np.ndarray, routes: np.ndarray) -> pd.DataFrame:
-    """One row for the whole set, one per style, one per length band."""
+def breakdown(ss: pd.DataFrame, pred: np.ndarray, conf: np.ndarray, routes: np.ndarray,
+              subsets: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """One row for the whole set, one per style, one per length band, one per file (writer), one per named
+    subset (a boolean mask over `ss`)."""
     correct = np.asarray(pred, str) == ss["codes"].to_numpy(str)
     auto = np.asarray(routes) == "auto"
     out = [{"group": "all", **metrics(correct, conf, auto)}]
@@ -101,6 +103,13 @@ def breakdown(ss: pd.DataFrame, pred: np.ndarray, conf: np.ndarray, routes: np.n
             out.append({"group": f"{col}: {k}", **metrics(correct[m], np.asarray(conf)[m], auto[m])})
     over = (ss["words"] > 120).to_numpy()
     out.append({"group": "over 120 words", **metrics(correct[over], np.asarray(conf)[over], auto[over])})
+    if "file" in ss and ss["file"].nunique() > 1:
+        for k in sorted(set(ss["file"])):
+            m = (ss["file"] == k).to_numpy()
+            out.append({"group": f"file: {k}", **metrics(correct[m], np.asarray(conf)[m], auto[m])})
+    for name, m in (subsets or {}).items():
+        m = np.asarray(m, bool)
+        out.append({"group": name, **metrics(correct[m], np.asarray(conf)[m], auto[m])})
     return pd.DataFrame(out)
 
 
