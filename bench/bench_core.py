@@ -124,11 +124,12 @@ def coder_scores(train: pd.DataFrame, test: pd.DataFrame, cb, embedder) -> dict:
 
 
 def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
-    """Train on both bundled rounds; score the style-shift set per style and per length band."""
+    """Train on both bundled rounds; score the style-shift set and the development sets per style, length band
+    and file."""
     from styleshift_eval import DEV, breakdown, load_styleshift, side_by_side
 
     ss, left_out = load_styleshift(cb)
-    dev, _ = load_styleshift(cb, DEV)  # a second writer's answers (bench/styleshift-dev), never trained on either
+    dev, _ = load_styleshift(cb, DEV)  # other writers' answers (bench/styleshift-dev), never trained on either
     dev_tables = {}
     print(f"style-shift set: {len(ss)} answers scored, {len(left_out)} left out (gold NR on a written answer "
           "to a question with no 'Not clear' code)", flush=True)

@@ -383,7 +383,7 @@ def _training_examples(raw: object, source: str, fail: Callable[[str, str], Inpu
     if raw is None:
         return ""
     if not isinstance(raw, str) or not raw.strip():
-        raise fail("training_examples", f"must be the name of a returns file, not {raw!r}")
+        raise fail("training_examples", f"must name a CSV or XLSX file of example answers, not {raw!r}")
     path = Path(raw.strip())
     if not path.is_absolute():
         path = (Path(source).parent if source != "<codebook>" else Path.cwd()) / path

@@ -48,4 +48,3 @@ def read_training_examples(codebook: Codebook) -> pd.DataFrame:
             raise InputError(f"an example needs the answer's code (not blank, not {codebook.blank_code})",
                              file=file, row=n + 2, column="codes")
     return out
-

@@ -172,6 +172,8 @@ def _examples_codebook(t: Path, rows: str | None, header: str = "id,qid,codes,te
 # a bad training-examples file (coder.examples): read by every training on the codebook
 BAD_EXAMPLES: dict[str, tuple[Callable[[Path], str], str]] = {
     "examples-missing": (lambda t: _examples_codebook(t, None), "training_examples: file not found"),
+    "examples-not-a-name": (lambda t: put(t, "cb.yaml", codebook_text(_set(["training_examples"], 5))),
+                            "training_examples: must name a CSV or XLSX file"),
     "examples-unknown-code": (lambda t: _examples_codebook(t, "a1,3,1,Yes.\na2,3,7,Partly.\n"),
                               "row 3, column 'codes'"),
     "examples-blank-code": (lambda t: _examples_codebook(t, "a1,3,1,Yes.\na2,3,,Partly.\n"),
