@@ -51,11 +51,11 @@ from coder.model.route import choose_thresholds, route
 from coder.returns import read_returns
 
 TARGET = 0.95
-CODER = "coder (shared stance x embedding heads)"
+CODER = "coder (shared stance x embedding and word heads)"
 # coder's classifier as it was before issue 11 (whole-answer scoring, no style features, no novelty)
 TODAY = {"normalise": False, "augment": 0, "sentence_weight": 0.0, "strip_questions": False,
          "label_examples": False, "novelty": False, "chunk_words": 0, "short_words": 0, "tail_weight": 0.0,
-         "rag_weight": 0.0}
+         "rag_weight": 0.0, "word_head_weight": 0.0}
 OUT = ROOT / "bench" / "out"
 
 

@@ -34,7 +34,8 @@ from styleshift_eval import BANDS, DEV, HERE, load_styleshift  # noqa: E402
 from coder.codebook import load_codebook  # noqa: E402
 from coder.examples import read_training_examples  # noqa: E402
 from coder.model import pipeline  # noqa: E402
-from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec, decide  # noqa: E402
+from coder.model.answers import Answers  # noqa: E402
+from coder.model.classify import CodeClassifier, codebook_params, codebook_spec, decide  # noqa: E402
 from coder.model.embed import Embedder  # noqa: E402
 from coder.returns import read_returns  # noqa: E402
 

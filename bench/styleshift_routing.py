@@ -28,7 +28,7 @@ from styleshift_eval import DEV, HERE, breakdown, load_styleshift  # noqa: E402
 
 from coder.codebook import load_codebook  # noqa: E402
 from coder.model import pipeline  # noqa: E402
-from coder.model.classify import Answers  # noqa: E402
+from coder.model.answers import Answers  # noqa: E402
 from coder.model.embed import Embedder  # noqa: E402
 from coder.model.sentences import tails, word_count  # noqa: E402
 from coder.model.short import is_short  # noqa: E402

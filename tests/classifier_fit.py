@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from coder.model import pipeline
-from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec
+from coder.model.answers import Answers
+from coder.model.classify import CodeClassifier, codebook_params, codebook_spec
 from coder.returns import read_returns
 
 

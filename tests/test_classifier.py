@@ -12,8 +12,9 @@ import yaml
 from coder.codebook import load_codebook
 from coder.errors import InputError
 from coder.model import pipeline
+from coder.model.answers import Answers
 from coder.model.calibrate import expected_calibration_error
-from coder.model.classify import Answers, CodeClassifier, codebook_spec, decide
+from coder.model.classify import CodeClassifier, codebook_spec, decide
 from coder.model.embed import Embedder, text_key
 from coder.model.route import NEVER, choose_thresholds, pooled_threshold, route
 from coder.returns import read_returns
@@ -217,14 +218,19 @@ def test_answers_that_say_they_do_not_know_go_to_review_when_held_out_ones_fell_
     assert pipeline.route_summary(s)["says unsure"].sum() == 1
 
 
+def held_out(n: int, kind: int, right: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Raw confidences of `n` held-out single-code answers, the first `kind` of one kind (right with chance
+    `right` whatever the model says), the rest right as often as their raw confidence says."""
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.5, 1.0, n)
+    mask = np.arange(n) < kind
+    return raw, np.where(mask, rng.random(n) < right, rng.random(n) < raw), np.zeros(n, bool), mask
+
+
 def test_short_answers_confident_mistakes_do_not_lower_longer_answers_confidence():
     from coder.model.calibrate import ConfidenceCalibrator
 
-    rng = np.random.default_rng(0)
-    raw = rng.uniform(0.5, 1.0, 400)
-    short = np.arange(400) < 100
-    correct = np.where(short, rng.random(400) < 0.5, rng.random(400) < raw)  # short answers: a coin toss
-    single = np.zeros(400, bool)
+    raw, correct, single, short = held_out(400, 100, 0.5)  # short answers: a coin toss
     cal = ConfidenceCalibrator().fit(raw, correct, single, short)
     longer_only = ConfidenceCalibrator().fit(raw[~short], correct[~short], single[~short])
     pooled = ConfidenceCalibrator().fit(raw, correct, single)
@@ -234,3 +240,22 @@ def test_short_answers_confident_mistakes_do_not_lower_longer_answers_confidence
     assert np.allclose(cal.predict(raw[short], single[short], short[short]), pooled.predict(raw[short], single[short]))
     assert cal.predict(np.array([0.99]), np.array([False]), np.array([True]))[0] < \
         cal.predict(np.array([0.99]), np.array([False]), np.array([False]))[0]
+
+
+def test_long_answers_held_out_right_more_often_get_a_map_of_their_own():
+    from coder.model.calibrate import ConfidenceCalibrator, is_long
+
+    raw, correct, single, long = held_out(600, 200, 0.97)  # long answers: right nearly always
+    cal = ConfidenceCalibrator().fit(raw, correct, single, long=long)
+    without = ConfidenceCalibrator().fit(raw, correct, single)
+    mid = np.array([0.6]), np.array([False])
+    assert cal.predict(*mid, long=np.array([True]))[0] > 0.9 > without.predict(*mid)[0]
+    # the other answers keep a map fitted without the long ones
+    others = ConfidenceCalibrator().fit(raw[~long], correct[~long], single[~long])
+    assert np.allclose(cal.predict(raw[~long], single[~long], long=long[~long]),
+                       others.predict(raw[~long], single[~long]))
+    # too few long answers held out: they share the single-code map
+    few = ConfidenceCalibrator().fit(raw[195:], correct[195:], single[195:], long=long[195:])
+    assert few.maps_["long"] is None
+    assert np.allclose(few.predict(*mid, long=np.array([True])), few.predict(*mid))
+    assert is_long(["word " * 101, "word " * 100]).tolist() == [True, False]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from classifier_fit import fitted, question_rows
 
-from coder.model.classify import Answers
+from coder.model.answers import Answers
 from coder.model.leads import lead_clause, with_leads
 
 QIDS = [8, 27, 56, 58]  # each with a No, a Yes and a Not clear code

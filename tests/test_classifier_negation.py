@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from classifier_fit import fitted, question_rows
 
-from coder.model.classify import Answers
+from coder.model.answers import Answers
 from coder.model.features import mark_negation
 
 

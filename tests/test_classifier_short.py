@@ -11,7 +11,8 @@ from classifier_fit import fitted, question_rows
 from coder.codebook import load_codebook
 from coder.errors import InputError
 from coder.model import pipeline
-from coder.model.classify import Answers, codebook_params
+from coder.model.answers import Answers
+from coder.model.classify import codebook_params
 from coder.model.short import ShortStanceModel, is_short
 from coder.returns import read_returns
 

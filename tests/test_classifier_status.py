@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coder.model.classify import Answers, CodeClassifier
+from coder.model.answers import Answers
+from coder.model.classify import CodeClassifier
 from coder.model.status import contrast_clause, plan_stance, plan_status
 
 CLASSES = ["no", "other", "unclear", "underway", "yes"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from classifier_fit import fitted, question_rows
 
-from coder.model.classify import Answers
+from coder.model.answers import Answers
 from coder.model.sentences import tails, word_count
 
 BACKGROUND = ("The partnership between the Council and the CCG goes back to 2009, when a joint commissioning "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from coder.model.classify import Answers, CodeClassifier
+from coder.model.answers import Answers
+from coder.model.classify import CodeClassifier
 from coder.model.features import long_answers, normalise_text, strip_question
 from coder.model.novelty import NoveltyModel
 from coder.model.sentences import split_sentences, with_sentences

@@ -1,12 +1,13 @@
-"""The code classifier: a stance model shared by every question, times a per-question head.
+"""The code classifier: a stance model shared by every question, times two per-question heads.
 
 Each question has only a few dozen distinct written answers, so per-question models alone are weak.
 Most questions use the same kinds of code (No / Yes / Not clear / In process ...), so one model learns
 the answer's *stance* from every question at once (TF-IDF words and characters: stance lives in words like
-"not yet", "agreed", "under review"), and a small per-question head over sentence embeddings tells apart
-codes of the same stance and the question's own codes. The two are multiplied (a product of experts):
+"not yet", "agreed", "under review"), and small per-question heads, one over sentence embeddings and one
+over the same TF-IDF words, tell apart codes of the same stance and the question's own codes. They are
+multiplied (a product of experts; the word head's exponent `w` is `word_head_weight`):
 
-    P(code | answer, q) ∝ P_stance(stance(code)) / n_q(stance(code)) × P_head(code)
+    P(code | answer, q) ∝ P_stance(stance(code)) / n_q(stance(code)) × P_head(code) × P_words(code)^w
 
 Multi-code questions (`multi: true`) get one binary model per code over both kinds of features.
 Calibration and thresholds live in `coder.model.calibrate` and `coder.model.route`; this module only scores.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -26,7 +26,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from coder.codebook import Codebook, format_codes
-from coder.model.experts import EPS, fit_head, head_matrix, mix_rows
+from coder.model.answers import Answers
+from coder.model.experts import EPS, fit_head, fit_word_head, head_matrix, mix_rows, word_head_matrix
 from coder.model.features import long_answers, mark_negation, normalise_text, strip_question
 from coder.model.leads import lead_clauses, with_leads
 from coder.model.novelty import NoveltyModel
@@ -49,48 +50,6 @@ def codebook_params(cb: Codebook, params: dict | None = None) -> dict:
     if out.get("stance_examples", "codebook") == "codebook":
         out["stance_examples"] = cb.stance_example_map or None
     return out
-
-
-@dataclass
-class Answers:
-    """Model input: texts, their question ids, and their sentence embeddings (row-aligned).
-
-    `sentences` / `sent_emb` (optional, from `coder.model.sentences.with_sentences`): per answer its
-    sentences and their embeddings, for answers long enough to be scored sentence by sentence.
-    `leads` / `lead_emb` (optional, training only, from `coder.model.leads.with_leads`): per answer the
-    short status clause it opens with (or None) and that clause's embedding.
-    """
-
-    texts: list[str]
-    qids: np.ndarray
-    emb: np.ndarray
-    sentences: list[list[str]] | None = None
-    sent_emb: list[np.ndarray | None] | None = None
-    leads: list[str | None] | None = None
-    lead_emb: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        self.qids = np.asarray(self.qids, dtype=int)
-        if not (len(self.texts) == len(self.qids) == len(self.emb)):
-            raise ValueError("texts, qids and emb must have the same length")
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def __getitem__(self, idx: np.ndarray) -> Answers:
-        idx = np.asarray(idx)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        sub = Answers([self.texts[i] for i in idx], self.qids[idx], self.emb[idx])
-        if self.sentences is not None:
-            sub.sentences = [self.sentences[i] for i in idx]
-        if self.sent_emb is not None:
-            sub.sent_emb = [self.sent_emb[i] for i in idx]
-        if self.leads is not None:
-            sub.leads = [self.leads[i] for i in idx]
-        if self.lead_emb is not None:
-            sub.lead_emb = self.lead_emb[idx]
-        return sub
 
 
 class CodeClassifier(BaseEstimator):
@@ -139,6 +98,9 @@ class CodeClassifier(BaseEstimator):
         by the stance model instead of `plan_stance`; the stance of the clause after *but / although /
         in practice* (`status.contrast_clause`); for short answers, a head that may only share each
         stance's probability among that stance's codes (1) rather than move it between stances (0).
+    word_head_weight, word_head_C : float
+        Exponent on each question's word head (logistic regression over the stance model's TF-IDF words and
+        characters, fitted on that question's answers alone; 0 = off) and its inverse regularisation.
     novelty : bool
         Keep what `novel` needs: the training answers' embeddings (`coder.model.novelty`).
     normalise, augment, label_examples, sentence_weight, sentence_focus, long_words, sentence_embed,
@@ -158,7 +120,7 @@ class CodeClassifier(BaseEstimator):
                  short_words: int = 6, short_weight: float = 1.0, tail_weight: float = 0.5, tail_over: int = 100,
                  tail_words: int = 40, lead_weight: float = 0.5, rag_weight: float = 0.5,
                  status_weight: float = 0.0, contrast_weight: float = 0.0, short_within: float = 0.0,
-                 random_state: int = 0) -> None:
+                 word_head_weight: float = 2.0, word_head_C: float = 4.0, random_state: int = 0) -> None:
         self.spec = spec
         self.stance_C = stance_C
         self.head_C = head_C
@@ -187,6 +149,8 @@ class CodeClassifier(BaseEstimator):
         self.contrast_weight = contrast_weight
         self.rag_weight = rag_weight
         self.short_within = short_within
+        self.word_head_weight = word_head_weight
+        self.word_head_C = word_head_C
         self.random_state = random_state
 
     def prepare(self, X: Answers, embedder=None, training: bool = False) -> Answers:
@@ -284,6 +248,7 @@ class CodeClassifier(BaseEstimator):
 
         self.heads_: dict[str, object] = {}
         self.short_heads_: dict[str, LogisticRegression] = {}
+        self.word_heads_: dict[str, tuple[np.ndarray, LogisticRegression]] = {}
         self.multi_heads_: dict[str, dict[str, object]] = {}
         with warnings.catch_warnings():
             # few answers per question is the normal case here, not a sign of a regression target
@@ -312,6 +277,8 @@ class CodeClassifier(BaseEstimator):
                     self.heads_[str(qid)] = str(labels[0])
                     continue
                 self.heads_[str(qid)] = fit_head(X.emb[rows], labels, self.head_C)
+                if self.word_head_weight > 0:
+                    self.word_heads_[str(qid)] = fit_word_head(T[rows], labels, self.word_head_C)
                 extra = [i for i in rows if X.leads[i]] \
                     if X.lead_emb is not None and X.leads is not None and self._leads_on() else []
                 if extra:  # short answers' head: the same answers plus their lead clauses
@@ -365,7 +332,7 @@ class CodeClassifier(BaseEstimator):
             else:
                 short = short_all[rows]
                 within = short if getattr(self, "short_within", False) else None
-                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes, within, short)
+                S = self._product(str(qid), spec, X.emb[rows], P[rows], stance_classes, within, short, T[rows])
                 if getattr(self, "sentence_weight", 0.0) > 0 and X.sentences is not None:
                     S = self._pool_sentences(str(qid), spec, X[rows], S, stance_classes)
                 probs = [dict(zip(spec["codes"], row.tolist(), strict=True)) for row in S]
@@ -423,8 +390,12 @@ class CodeClassifier(BaseEstimator):
 
     def _product(self, qid: str, spec: dict, emb: np.ndarray, P: np.ndarray,
                  stance_classes: list[str], within: np.ndarray | None = None,
-                 short: np.ndarray | None = None) -> np.ndarray:
-        """Stance x head for single-code answers: rows are answers, columns the question's codes.
+                 short: np.ndarray | None = None, T: sparse.csr_matrix | None = None) -> np.ndarray:
+        """Stance x head x word head for single-code answers: rows are answers, columns the question's codes.
+
+        The word head (`T`, the answers' TF-IDF rows; `word_head_weight`, half for `short` rows) reads the words
+        each code's answers use in this question ("co-located", "s117", "POhWER"), which the embedding head
+        blurs and the shared stance model cannot tie to a question.
 
         Rows marked `short` use the question's short-answer head where it has one (trained with the lead
         clauses of its answers, `lead_weight`); longer answers are scored as without it.
@@ -443,6 +414,14 @@ class CodeClassifier(BaseEstimator):
         if short is not None and short.any() and short_head is not None:
             H[short] = head_matrix(short_head, emb[short], codes)
         H = H ** self.head_weight
+        word_head = getattr(self, "word_heads_", {}).get(qid)
+        if T is not None and word_head is not None:
+            # short answers' few words are often unknown to a question's word head, which then adds little but
+            # its prior over the codes: for them it weighs half
+            w = np.full(n, float(self.word_head_weight))
+            if short is not None:
+                w[short] *= 0.5
+            H = H * word_head_matrix(word_head, T, codes) ** w[:, None]
         a = float(getattr(self, "short_within", 0.0))
         if within is not None and within.any() and a > 0:
             Hw = H[within].copy()
@@ -469,8 +448,9 @@ class CodeClassifier(BaseEstimator):
                 continue
             se = X.sent_emb[i] if X.sent_emb is not None and X.sent_emb[i] is not None else \
                 np.repeat(X.emb[i:i + 1], len(sents), axis=0)
-            _, P = self._stance_proba(self._tfidf(sents))
-            Ps = self._product(qid, spec, se, P, stance_classes)
+            Ts = self._tfidf(sents)
+            _, P = self._stance_proba(Ts)
+            Ps = self._product(qid, spec, se, P, stance_classes, T=Ts)
             pos = np.arange(len(sents)) / (len(sents) - 1)
             w = Ps.max(axis=1) ** self.sentence_focus * (1.0 + pos)
             pooled = (w[:, None] * np.log(Ps)).sum(axis=0) / w.sum()

@@ -22,8 +22,9 @@ from coder import __version__
 from coder.codebook import Codebook
 from coder.errors import InputError
 from coder.examples import read_training_examples
-from coder.model.calibrate import ConfidenceCalibrator, expected_calibration_error
-from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec, decide
+from coder.model.answers import Answers
+from coder.model.calibrate import ConfidenceCalibrator, expected_calibration_error, is_long
+from coder.model.classify import CodeClassifier, codebook_params, codebook_spec, decide
 from coder.model.embed import DEFAULT_EMBEDDER, Embedder
 from coder.model.route import choose_thresholds, route
 from coder.model.store import codebook_hash, load_model, next_version, now_iso, save_model
@@ -171,9 +172,10 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     certify = certification_half(groups)
     if certify.all() or not certify.any():
         certify = np.arange(len(rows)) % 2 == 1
-    short = unfitted.short_answers(X)
-    calibrator = ConfidenceCalibrator().fit(raw[~certify], correct[~certify], multi[~certify], short[~certify])
-    conf = calibrator.predict(raw, multi, short)
+    short, long = unfitted.short_answers(X), is_long(X.texts)
+    calibrator = ConfidenceCalibrator().fit(raw[~certify], correct[~certify], multi[~certify], short[~certify],
+                                            long[~certify])
+    conf = calibrator.predict(raw, multi, short, long)
     oof = pd.DataFrame({"qid": rows["qid"].to_numpy(), "multi": multi, "raw": raw, "conf": conf,
                         "correct": correct, "pred": pred.astype(str), "gold": y.astype(str), "certify": certify,
                         "unsure": says_unsure(X.texts)})
@@ -253,7 +255,7 @@ def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
         X = model.classifier.prepare(Answers(keys["text"].tolist(), keys["qid"].to_numpy(), emb), embedder)
         multi = np.array([spec[str(q)]["multi"] for q in keys["qid"]])
         suggested, raw = _score(model.classifier, X, multi)
-        conf = model.calibrator.predict(raw, multi, model.classifier.short_answers(X))
+        conf = model.calibrator.predict(raw, multi, model.classifier.short_answers(X), is_long(X.texts))
         scored = keys.assign(suggested=suggested, confidence=conf, novel=model.classifier.novel(X),
                              unsure=says_unsure(X.texts))
         merged = sub[["qid", "text"]].merge(scored, on=["qid", "text"], how="left")

@@ -21,7 +21,8 @@ from sklearn.model_selection import GroupKFold
 
 from coder.codebook import Codebook
 from coder.errors import InputError
-from coder.model.classify import Answers, CodeClassifier, codebook_params, codebook_spec
+from coder.model.answers import Answers
+from coder.model.classify import CodeClassifier, codebook_params, codebook_spec
 from coder.model.embed import Embedder
 
 AUDIT_COLUMNS = ["round", "locality", "region", "qid", "text", "suggested", "confidence", "route",

@@ -51,7 +51,7 @@ def novelty_by_round(df: pd.DataFrame, model, embedder=None) -> pd.DataFrame:
     """Per round: written answers, and how many (and what share) are unlike anything the model was trained
     on (`coder.model.novelty`). A rising share means the returns are drifting from the training answers:
     more goes to review, and it is time to retrain on reviewed answers of the new kind."""
-    from coder.model.classify import Answers
+    from coder.model.answers import Answers
     from coder.model.pipeline import embedder_for
 
     cols = ["round", "answers", "unlike_training", "unlike_training_share"]
