@@ -65,9 +65,12 @@ def test_the_status_sentence_of_a_long_answer_decides():
     background = ("The area has a long history of joint working between the council and the health service. "
                   "Budgets were reviewed in several meetings over the last two years by many people. ")
     test = Answers([background * 2 + "No plan is in place."], np.ones(1, int), rng.normal(size=(1, 8)))
-    whole = CodeClassifier(spec=spec, char_max_features=0).fit(X, y)
-    pooled = CodeClassifier(spec=spec, char_max_features=0, sentence_weight=0.8).fit(X, y)
+    # the pooling option alone, without the word head (on by default, it reads the status words itself)
+    whole = CodeClassifier(spec=spec, char_max_features=0, word_head_weight=0).fit(X, y)
+    pooled = CodeClassifier(spec=spec, char_max_features=0, sentence_weight=0.8, word_head_weight=0).fit(X, y)
     p_whole = whole.predict_proba(whole.prepare(test))[0]["0"]
     p_pooled = pooled.predict_proba(pooled.prepare(Answers(test.texts, test.qids, test.emb)))[0]["0"]
     assert p_pooled > p_whole and p_pooled > 0.5
+    default = CodeClassifier(spec=spec, char_max_features=0).fit(X, y)
+    assert default.predict_proba(default.prepare(Answers(test.texts, test.qids, test.emb)))[0]["0"] > 0.5
     assert with_sentences(Answers(["Short."], np.ones(1, int), np.zeros((1, 8)))).sentences == [[]]
