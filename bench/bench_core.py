@@ -55,7 +55,7 @@ CODER = "coder (shared stance x embedding and word heads)"
 # coder's classifier as it was before issue 11 (whole-answer scoring, no style features, no novelty)
 TODAY = {"normalise": False, "augment": 0, "sentence_weight": 0.0, "strip_questions": False,
          "label_examples": False, "novelty": False, "chunk_words": 0, "short_words": 0, "tail_weight": 0.0,
-         "rag_weight": 0.0, "word_head_weight": 0.0}
+         "rag_weight": 0.0, "word_head_weight": 0.0, "multi_C": 4.0, "multi_class_weight": None}
 OUT = ROOT / "bench" / "out"
 
 

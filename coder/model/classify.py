@@ -9,7 +9,7 @@ multiplied (a product of experts; the word head's exponent `w` is `word_head_wei
 
     P(code | answer, q) ∝ P_stance(stance(code)) / n_q(stance(code)) × P_head(code) × P_words(code)^w
 
-Multi-code questions (`multi: true`) get one binary model per code over both kinds of features.
+Multi-code questions (`multi: true`) get one class-balanced binary model per code over both kinds of features.
 Calibration and thresholds live in `coder.model.calibrate` and `coder.model.route`; this module only scores.
 """
 
@@ -61,6 +61,9 @@ class CodeClassifier(BaseEstimator):
         `codebook_spec(codebook)`: per question its codes, their stances and whether it is multi-code.
     stance_C, head_C, multi_C : float
         Inverse regularisation of the stance model, the per-question heads and the multi-code models.
+    multi_class_weight : str or None
+        Class weights of the multi-code questions' per-code models. "balanced": most codes are named by a
+        minority of answers, and unweighted models missed them (ninth pass, README).
     head_weight : float
         Exponent on the head in the product of experts (0 = stance only).
     char_max_features : int
@@ -112,7 +115,7 @@ class CodeClassifier(BaseEstimator):
     """
 
     def __init__(self, spec: dict | None = None, stance_C: float = 16.0, head_C: float = 16.0,
-                 multi_C: float = 4.0, head_weight: float = 1.0, char_max_features: int = 30000,
+                 multi_C: float = 64.0, head_weight: float = 1.0, char_max_features: int = 30000,
                  negation: bool = False, normalise: bool = False, augment: int = 0,
                  sentence_weight: float = 0.0, sentence_focus: float = 4.0, long_words: int = 40,
                  sentence_embed: bool = False, strip_questions: bool = True, label_examples: bool = False,
@@ -120,7 +123,8 @@ class CodeClassifier(BaseEstimator):
                  short_words: int = 6, short_weight: float = 1.0, tail_weight: float = 0.5, tail_over: int = 100,
                  tail_words: int = 40, lead_weight: float = 0.5, rag_weight: float = 0.5,
                  status_weight: float = 0.0, contrast_weight: float = 0.0, short_within: float = 0.0,
-                 word_head_weight: float = 2.0, word_head_C: float = 4.0, random_state: int = 0) -> None:
+                 word_head_weight: float = 2.0, word_head_C: float = 4.0, multi_class_weight: str | None = "balanced",
+                 random_state: int = 0) -> None:
         self.spec = spec
         self.stance_C = stance_C
         self.head_C = head_C
@@ -151,6 +155,7 @@ class CodeClassifier(BaseEstimator):
         self.short_within = short_within
         self.word_head_weight = word_head_weight
         self.word_head_C = word_head_C
+        self.multi_class_weight = multi_class_weight
         self.random_state = random_state
 
     def prepare(self, X: Answers, embedder=None, training: bool = False) -> Answers:
@@ -301,7 +306,8 @@ class CodeClassifier(BaseEstimator):
             if target.all() or not target.any():
                 heads[code] = float(target.mean()) if len(target) else 0.0
             else:
-                heads[code] = LogisticRegression(C=self.multi_C, max_iter=2000, solver="liblinear").fit(F, target)
+                heads[code] = LogisticRegression(C=self.multi_C, max_iter=2000, solver="liblinear",
+                                                class_weight=self.multi_class_weight).fit(F, target)
         return heads
 
     # -- scoring --------------------------------------------------------------------------------------
