@@ -126,7 +126,7 @@ def coder_scores(train: pd.DataFrame, test: pd.DataFrame, cb, embedder) -> dict:
 def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
     """Train on both bundled rounds; score the style-shift set and the development sets per style, length band
     and file."""
-    from styleshift_eval import DEV, breakdown, load_styleshift, side_by_side
+    from styleshift_eval import BANDS, DEV, breakdown, load_styleshift, side_by_side
 
     ss, left_out = load_styleshift(cb)
     dev, _ = load_styleshift(cb, DEV)  # other writers' answers (bench/styleshift-dev), never trained on either
@@ -136,6 +136,12 @@ def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
     tables = {}
     # the set as it was before the seventh pass added part3, part4 and part6: figures comparable with earlier runs
     first = {"first two files (part1, part2)": ss["file"].isin(["part1", "part2"]).to_numpy()}
+    # the set as the ninth pass measured it, before the tenth added four writers' long answers (part7-part10)
+    ninth = ss["file"].isin(["part1", "part2", "part3", "part4", "part6"]).to_numpy()
+    first["files part1-part6 (1,328: the ninth pass's set)"] = ninth
+    for lo, _hi, band in BANDS:
+        if lo >= 120:
+            first[f"files part1-part6, {band} words"] = ninth & (ss["band"] == band).to_numpy()
     t0 = time.perf_counter()
     tf = TfidfPerQuestion
     rows = pipeline.training_rows(df, cb.blank_code)
@@ -150,7 +156,7 @@ def styleshift(df: pd.DataFrame, cb, embedder) -> pd.DataFrame:
     for name, params, examples in runs:
         t0 = time.perf_counter()
         model = pipeline.fit_model(df, cb, embedder, target_precision=TARGET, classifier_params=params,
-                                   training_examples=examples)
+                                   training_examples=examples, calibration_examples=examples)
         t1 = time.perf_counter()
         s = pipeline.suggest(ss, model, embedder)
         tables[name] = breakdown(ss, s["suggested"].to_numpy(), s["confidence"].to_numpy(), s["route"].to_numpy(),

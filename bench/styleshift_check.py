@@ -2,11 +2,12 @@
 
 Also prints what the README's tables need (answers and word range per style, length bands, codes covered)
 and whether any answer shares a long run of words with the bundled answer bank, the codebook's training
-examples, the other development files or the held-out set (only ids and run lengths are printed, never the
-other sets' texts):
+examples and calibration answers, the other development files or the held-out set (only ids and run lengths
+are printed, never the other sets' texts):
 
     python bench/styleshift_check.py bench/styleshift-dev/dev3.jsonl
     python bench/styleshift_check.py codebook/stocktake-2013-examples.csv
+    python bench/styleshift_check.py codebook/stocktake-2013-calibration.csv
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from styleshift_eval import BANDS, DEV, HERE  # noqa: E402
 
 from coder.codebook import format_codes, load_codebook  # noqa: E402
-from coder.examples import read_training_examples  # noqa: E402
+from coder.examples import CALIBRATION_ROUND, EXAMPLES_ROUND, read_examples  # noqa: E402
 
 FIELDS = ("id", "qid", "codes", "style", "text", "note")
 RUN = 12  # a shared run this long counts as copied (8-word runs are stock phrases: "Director of Adult ...")
@@ -76,10 +77,11 @@ def others(path: Path, cb) -> dict[str, set]:
     for i, line in enumerate(bank.read_text(encoding="utf-8").splitlines()):
         if line.strip():
             out[f"bank:{i}"] = grams(json.loads(line)["text"])
-    if Path(cb.training_examples).resolve() != path.resolve():  # the codebook's examples (coder.examples)
-        examples = read_training_examples(cb)
-        for i, text in zip(examples["locality"], examples["text"], strict=True):
-            out[f"examples:{i}"] = grams(text)
+    for file, name in ((cb.training_examples, EXAMPLES_ROUND), (cb.calibration_examples, CALIBRATION_ROUND)):
+        if file and Path(file).resolve() != path.resolve():  # the codebook's example answers (coder.examples)
+            examples = read_examples(file, cb, name)
+            for i, text in zip(examples["locality"], examples["text"], strict=True):
+                out[f"{name}:{i}"] = grams(text)
     for folder in (DEV, HERE):
         for f in sorted(folder.glob("*.jsonl")):
             if f.resolve() == path.resolve():

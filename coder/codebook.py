@@ -93,6 +93,9 @@ class Codebook:
     # optional `training_examples:` (a file of coded example answers written in other styles than the
     # returns, trained on beside them; coder.examples): its resolved path, or ''
     training_examples: str = field(default="", compare=False)
+    # optional `calibration_examples:` (a file of coded answers by other writers, never trained on: they only
+    # teach the calibration how often the trained model is right on answers unlike its training; coder.examples)
+    calibration_examples: str = field(default="", compare=False)
 
     @property
     def stance_example_map(self) -> dict[str, list[str]]:
@@ -374,21 +377,23 @@ def _parse_codebook(data: object, source: str, sha256: str) -> Codebook:
     return Codebook(str(data["name"]), str(data.get("title", data["name"])), blank, tuple(sections),
                     tuple(questions), sha256=sha256, path=source,
                     stance_examples=_stance_examples(data.get("stance_examples"), fail),
-                    training_examples=_training_examples(data.get("training_examples"), source, fail))
+                    training_examples=_examples_file("training_examples", data, source, fail),
+                    calibration_examples=_examples_file("calibration_examples", data, source, fail))
 
 
-def _training_examples(raw: object, source: str, fail: Callable[[str, str], InputError]) -> str:
-    """`training_examples:` validated: a file beside the codebook (a relative path is read from the codebook's
-    folder) that exists; '' when the key is absent."""
+def _examples_file(key: str, data: dict, source: str, fail: Callable[[str, str], InputError]) -> str:
+    """`training_examples:` or `calibration_examples:` validated: a file beside the codebook (a relative path is
+    read from the codebook's folder) that exists; '' when the key is absent."""
+    raw = data.get(key)
     if raw is None:
         return ""
     if not isinstance(raw, str) or not raw.strip():
-        raise fail("training_examples", f"must name a CSV or XLSX file of example answers, not {raw!r}")
+        raise fail(key, f"must name a CSV or XLSX file of example answers, not {raw!r}")
     path = Path(raw.strip())
     if not path.is_absolute():
         path = (Path(source).parent if source != "<codebook>" else Path.cwd()) / path
     if not path.is_file():
-        raise fail("training_examples", f"file not found: {path}")
+        raise fail(key, f"file not found: {path}")
     return str(path)
 
 

@@ -124,7 +124,8 @@ def codebook_text(change: Callable[[dict], None]) -> str:
 
     path = default_codebook_path()
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["training_examples"] = str(path.parent / data["training_examples"])  # the copy lives elsewhere
+    for key in ("training_examples", "calibration_examples"):  # the copy lives elsewhere
+        data[key] = str(path.parent / data[key])
     change(data)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
@@ -162,11 +163,12 @@ BAD_CODEBOOKS: dict[str, tuple[Callable[[Path], str], str]] = {
 }
 
 
-def _examples_codebook(t: Path, rows: str | None, header: str = "id,qid,codes,text") -> str:
-    """A codebook naming an examples file in `t` (`rows` under `header`), or a file that is not there."""
+def _examples_codebook(t: Path, rows: str | None, header: str = "id,qid,codes,text",
+                       key: str = "training_examples") -> str:
+    """A codebook naming an examples file in `t` (`rows` under `header`) as `key`, or a file that is not there."""
     if rows is not None:
         put(t, "ex.csv", f"{header}\n{rows}")
-    return put(t, "cb.yaml", codebook_text(lambda d: d.__setitem__("training_examples", str(t / "ex.csv"))))
+    return put(t, "cb.yaml", codebook_text(lambda d: d.__setitem__(key, str(t / "ex.csv"))))
 
 
 # a bad training-examples file (coder.examples): read by every training on the codebook
@@ -181,6 +183,11 @@ BAD_EXAMPLES: dict[str, tuple[Callable[[Path], str], str]] = {
     "examples-unknown-question": (lambda t: _examples_codebook(t, "a1,99,1,Yes.\n"), "row 2, column 'qid'"),
     "examples-no-codes-column": (lambda t: _examples_codebook(t, "3,Yes.\n", header="qid,text"),
                                  "missing column 'codes'"),
+    # the calibration examples (never trained on) are read the same way, before any training starts
+    "calibration-missing": (lambda t: _examples_codebook(t, None, key="calibration_examples"),
+                            "calibration_examples: file not found"),
+    "calibration-unknown-code": (lambda t: _examples_codebook(t, "c1,3,1,Yes.\nc2,3,7,Partly.\n",
+                                                              key="calibration_examples"), "row 3, column 'codes'"),
 }
 
 

@@ -108,7 +108,8 @@ def test_model_is_saved_with_skops_and_a_manifest(trained, codebook):
 def test_a_model_made_with_another_codebook_is_refused(trained, tmp_path):
     _, model_dir = trained
     other = yaml.safe_load(open(load_codebook().path))
-    other.pop("training_examples")  # a file beside the project's codebook, not copied here
+    for key in ("training_examples", "calibration_examples"):  # files beside the project's codebook, not copied
+        other.pop(key)
     other["questions"][4]["codes"].append({"code": 9, "label": "Something new"})
     p = tmp_path / "other.yaml"
     p.write_text(yaml.safe_dump(other))

@@ -32,6 +32,7 @@ def model_dir(sample_file, tmp_path_factory):
     assert r.returncode == 0, r.stderr
     assert "saved model v1" in r.stdout
     assert "example answers from the codebook's training_examples" in r.stdout  # coder.examples
+    assert "answers from the codebook's calibration_examples (never trained on" in r.stdout
     return d
 
 
@@ -106,7 +107,8 @@ def test_a_model_directory_made_with_another_codebook_is_refused(sample_file, mo
     from coder.codebook import load_codebook
 
     other = yaml.safe_load(open(load_codebook().path))
-    other.pop("training_examples")  # a file beside the project's codebook, not copied here
+    for key in ("training_examples", "calibration_examples"):  # files beside the project's codebook, not copied
+        other.pop(key)
     other["name"] = "another-survey"
     cb = tmp_path / "other.yaml"
     cb.write_text(yaml.safe_dump(other))

@@ -33,6 +33,7 @@ def codebook_with(tmp_path: Path, examples: str | None, rows: list[dict] | None 
     """A copy of the project's codebook in `tmp_path` naming `examples` (a file written there from `rows`)."""
     data = yaml.safe_load((ROOT / "codebook" / "stocktake-2013.yaml").read_text(encoding="utf-8"))
     data.pop("training_examples")
+    data.pop("calibration_examples")  # tested in test_calibration_examples.py
     if examples is not None:
         data["training_examples"] = examples
     if rows is not None:

@@ -1,6 +1,6 @@
-"""The style-shift answer files (the development set, and the codebook's training examples written the same
-way) are checked the way their README says: every row parses, every code is a code of its question in the
-codebook, and no answer copies another answer set."""
+"""The style-shift answer files (the development set, and the codebook's training examples and calibration
+answers written the same way) are checked the way their README says: every row parses, every code is a code
+of its question in the codebook, and no answer copies another answer set."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ def test_the_training_examples_parse_cover_every_code_and_copy_no_other_set():
     assert "every (qid, code) is in codebook stocktake-2013" in out.stdout
     assert "questions: 61 of 61; codes as gold: 272 of 272; missing: []" in out.stdout
     assert "with another set: 0" in out.stdout  # nothing shared with the held-out test set above all
+
+
+CALIBRATION = ROOT / "codebook" / "stocktake-2013-calibration.csv"
+
+
+def test_the_calibration_answers_parse_cover_every_question_and_copy_no_other_set():
+    out = check(CALIBRATION)
+    assert out.returncode == 0, out.stderr
+    assert "questions: 61 of 61;" in out.stdout
+    assert "with another set: 0" in out.stdout  # not the training examples', not the test set's
 
 
 @pytest.mark.parametrize("row, message", [

@@ -126,10 +126,14 @@ def activity() -> Iterator[Callable[[str], None]]:
 
 
 def echo_examples(manifest: dict) -> None:
-    """Say how many of the codebook's training examples a model learned from (coder.examples), if any."""
+    """Say how many of the codebook's training examples a model learned from, and how many calibration answers
+    calibrated it (coder.examples), if any."""
     if manifest.get("n_examples"):
         typer.echo(f"trained with {manifest['n_examples']} example answers from the codebook's training_examples "
                    "(held-out figures are the returns' own)")
+    if manifest.get("n_calibration"):
+        typer.echo(f"calibrated also on {manifest['n_calibration']} answers from the codebook's calibration_examples "
+                   f"(never trained on; {manifest['calibration_accuracy']:.1%} of them coded right)")
 
 
 def echo_pull(result, added: int, what: str, item: str, where: Path) -> None:

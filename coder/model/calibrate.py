@@ -12,6 +12,8 @@ Long single-code answers (over `LONG_WORDS` words, where the classifier also rea
 their own too: held out, they are right less often than answers of the same raw confidence in the
 bundled returns, and fresh long answers more often, so a map pooled with the returns' short answers left
 them under-confident (120-200 words: right 0.964 of the time at a mean confidence of 0.93; eighth pass).
+Every map may also learn from a codebook's calibration answers (`coder.examples`): answers by other writers
+that the final model scored as new answers, so not held out of a smaller fold's model (tenth pass).
 """
 
 from __future__ import annotations

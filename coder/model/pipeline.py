@@ -21,7 +21,7 @@ from sklearn.model_selection import GroupKFold
 from coder import __version__
 from coder.codebook import Codebook
 from coder.errors import InputError
-from coder.examples import read_training_examples
+from coder.examples import read_calibration_examples, read_training_examples
 from coder.model.answers import Answers
 from coder.model.calibrate import ConfidenceCalibrator, expected_calibration_error, is_long
 from coder.model.classify import CodeClassifier, codebook_params, codebook_spec, decide
@@ -106,12 +106,16 @@ def _score(clf: CodeClassifier, X: Answers, multi: np.ndarray) -> tuple[list[str
 def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: int = DEFAULT_CV,
               target_precision: float = DEFAULT_TARGET, classifier_params: dict | None = None,
               n_jobs: int | None = None, stage: StageFn | None = None, threshold_method: str = "shrunk",
-              delta: float | None = None, training_examples: bool = True) -> CoderModel:
+              delta: float | None = None, training_examples: bool = True,
+              calibration_examples: bool = True) -> CoderModel:
     """Fit the classifier, its calibration on grouped held-out folds, and the routing thresholds.
 
     The codebook's `training_examples` (answers in other styles, `coder.examples`) join the training answers
     unless `training_examples` is False: the classifier learns from them and their held-out scores calibrate
     it; the held-out figures in the manifest are the returns' alone, comparable with models trained without.
+    The codebook's `calibration_examples` (answers by other writers, never trained on) are scored by the fitted
+    classifier and join the held-out answers the calibration is fitted on, unless `calibration_examples` is
+    False (`calibration_points`).
 
     `threshold_method` "shrunk" aims at the target precision (coder.model.route); "ltt" guarantees it with
     probability 1 - `delta` (coder.model.guarantee). The guarantee is recorded in the manifest either way.
@@ -134,6 +138,8 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         if len(examples):
             rows = pd.concat([rows, examples], ignore_index=True)
     example = np.arange(len(rows)) >= n_returns  # the rows appended after the returns' own
+    cal = read_calibration_examples(codebook) if calibration_examples else pd.DataFrame()  # read early: a bad file
+    cal = cal[cal["qid"].isin(set(rows["qid"]))] if len(cal) else cal                    # fails before training
     spec = codebook_spec(codebook)
     classifier_params = codebook_params(codebook, classifier_params)
     multi = np.array([spec[str(q)]["multi"] for q in rows["qid"]])
@@ -173,15 +179,17 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     if certify.all() or not certify.any():
         certify = np.arange(len(rows)) % 2 == 1
     short, long = unfitted.short_answers(X), is_long(X.texts)
-    calibrator = ConfidenceCalibrator().fit(raw[~certify], correct[~certify], multi[~certify], short[~certify],
-                                            long[~certify])
+    clf = CodeClassifier(spec=spec, **params).fit(X, y)
+    if stage:
+        stage("fit", 1, 1)
+    points = calibration_points(cal, clf, embedder, stage)
+    fit_half = [np.concatenate([a[~certify], b]) for a, b in zip((raw, correct, multi, short, long), points,
+                                                                   strict=True)]
+    calibrator = ConfidenceCalibrator().fit(*fit_half)
     conf = calibrator.predict(raw, multi, short, long)
     oof = pd.DataFrame({"qid": rows["qid"].to_numpy(), "multi": multi, "raw": raw, "conf": conf,
                         "correct": correct, "pred": pred.astype(str), "gold": y.astype(str), "certify": certify,
                         "unsure": says_unsure(X.texts)})
-    clf = CodeClassifier(spec=spec, **params).fit(X, y)
-    if stage:
-        stage("fit", 1, 1)
     thresholds = choose_thresholds(oof["qid"].to_numpy(), conf, correct, target_precision)
     guarantee = ltt_thresholds(oof["qid"].to_numpy()[certify], conf[certify], correct[certify], target_precision,
                                delta or DEFAULT_DELTA)
@@ -195,6 +203,8 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         "model_version": None, "created": now_iso(), "coder_version": __version__,
         "codebook": codebook.name, "codebook_hash": codebook_hash(codebook),
         "data_hash": data_hash(rows), "n_train": int(len(rows)), "n_examples": int(len(rows) - n_returns),
+        "n_calibration": int(len(cal)), "calibration_hash": data_hash(cal) if len(cal) else "",
+        "calibration_accuracy": float(points[1].mean()) if len(cal) else None,
         "rounds": sorted(set(df.loc[df["codes"] != "", "round"])),
         "embedder": embedder.model, "embedder_fingerprint": embedder.fingerprint,
         "classifier": type(clf).__name__, "classifier_params": clf.get_params() | {"spec": "codebook"} | (
@@ -204,6 +214,22 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
         "metrics": {"cv_folds": n_splits, "grouped_by": "source_id", **metrics}, "unsure": unsure,
     }
     return CoderModel(clf, calibrator, oof, manifest, codebook.blank_code)
+
+
+def calibration_points(cal: pd.DataFrame, clf: CodeClassifier, embedder: Embedder,
+                       stage: StageFn | None = None) -> tuple[np.ndarray, ...]:
+    """Raw confidence, correctness, and the multi / short / long flags of the fitted classifier's suggestions
+    on answers it was never trained on (a codebook's calibration examples): scored as `predict` scores a new
+    answer, so they show the calibration what a fresh answer's raw confidence is worth."""
+    if cal.empty:
+        return np.zeros(0), np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, bool)
+    texts = cal["text"].tolist()
+    emb = embedder.encode(texts, progress=(lambda d, t: stage("embed calibration", d, t)) if stage else None)
+    X = clf.prepare(Answers(texts, cal["qid"].to_numpy(), emb), embedder)
+    multi = np.array([clf.spec[str(q)]["multi"] for q in cal["qid"]])
+    pred, raw = _score(clf, X, multi)
+    correct = np.asarray(pred, dtype=object) == cal["codes"].to_numpy()
+    return raw, correct, multi, clf.short_answers(X), is_long(X.texts)
 
 
 def train(df: pd.DataFrame, codebook: Codebook, model_dir: str | Path, embedder: Embedder, **kw) -> CoderModel:
