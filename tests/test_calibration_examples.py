@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from codebook_copy import codebook_copy, first_round_sample
 
 from coder.codebook import load_codebook
 from coder.errors import InputError
 from coder.examples import CALIBRATION_ROUND, read_calibration_examples, read_training_examples
 from coder.model import pipeline
 from coder.model.calibrate import is_long
-from coder.returns import read_returns
 
 ROOT = Path(__file__).resolve().parent.parent
 QIDS = [3, 5, 13]
@@ -26,14 +25,7 @@ QIDS = [3, 5, 13]
 def codebook_with_calibration(tmp_path: Path, rows: list[dict] | None, name: str = "cal.csv") -> Path:
     """A copy of the project's codebook in `tmp_path` whose calibration examples are `rows` (or a file that
     does not exist, when `rows` is None)."""
-    data = yaml.safe_load((ROOT / "codebook" / "stocktake-2013.yaml").read_text(encoding="utf-8"))
-    data["training_examples"] = str(ROOT / "codebook" / data["training_examples"])
-    data["calibration_examples"] = name
-    if rows is not None:
-        pd.DataFrame(rows).to_csv(tmp_path / name, index=False)
-    path = tmp_path / "cb.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    return codebook_copy(tmp_path, {"calibration_examples": name}, rows)
 
 
 def test_the_bundled_codebook_names_calibration_answers_apart_from_its_training_examples(codebook):
@@ -47,8 +39,7 @@ def test_the_bundled_codebook_names_calibration_answers_apart_from_its_training_
 
 @pytest.fixture(scope="module")
 def sample(codebook, returns_path):
-    df = read_returns(returns_path, codebook)
-    return df[df["qid"].isin(QIDS) & (df["round"] == "2013-06")]
+    return first_round_sample(returns_path, codebook, QIDS)
 
 
 def test_training_scores_the_calibration_answers_without_learning_from_them(sample, codebook, embedder):

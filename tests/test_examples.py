@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import yaml
+from codebook_copy import codebook_copy, first_round_sample
 
 from coder.codebook import load_codebook
 from coder.errors import InputError
 from coder.examples import EXAMPLES_ROUND, SOURCE_PREFIX, read_training_examples
 from coder.model import pipeline
-from coder.returns import read_returns
 
 ROOT = Path(__file__).resolve().parent.parent
 QIDS = [3, 5, 13]
@@ -30,17 +28,9 @@ def test_the_bundled_codebook_names_its_examples_and_they_read_as_coded_answers(
 
 
 def codebook_with(tmp_path: Path, examples: str | None, rows: list[dict] | None = None) -> Path:
-    """A copy of the project's codebook in `tmp_path` naming `examples` (a file written there from `rows`)."""
-    data = yaml.safe_load((ROOT / "codebook" / "stocktake-2013.yaml").read_text(encoding="utf-8"))
-    data.pop("training_examples")
-    data.pop("calibration_examples")  # tested in test_calibration_examples.py
-    if examples is not None:
-        data["training_examples"] = examples
-    if rows is not None:
-        pd.DataFrame(rows).to_csv(tmp_path / examples, index=False)
-    path = tmp_path / "cb.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    """A copy of the project's codebook in `tmp_path` naming `examples` (a file written there from `rows`); its
+    calibration answers are tested in test_calibration_examples.py."""
+    return codebook_copy(tmp_path, {"calibration_examples": None, "training_examples": examples}, rows)
 
 
 def test_a_codebook_without_examples_trains_on_the_returns_alone(tmp_path):
@@ -86,8 +76,7 @@ def test_an_examples_file_without_codes_says_which_column_is_missing(tmp_path):
 
 @pytest.fixture(scope="module")
 def sample(codebook, returns_path):
-    df = read_returns(returns_path, codebook)
-    return df[df["qid"].isin(QIDS) & (df["round"] == "2013-06")]
+    return first_round_sample(returns_path, codebook, QIDS)
 
 
 def test_training_learns_from_the_examples_of_the_returns_questions_only(sample, codebook, embedder):
