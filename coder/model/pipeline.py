@@ -216,6 +216,18 @@ def fit_model(df: pd.DataFrame, codebook: Codebook, embedder: Embedder, *, cv: i
     return CoderModel(clf, calibrator, oof, manifest, codebook.blank_code)
 
 
+def score_new(answers: pd.DataFrame, clf: CodeClassifier, embedder: Embedder, stage: StageFn | None,
+              step: str) -> tuple[Answers, np.ndarray, list[str], np.ndarray]:
+    """Embed and score answers (`qid`, `text`) with a fitted classifier as new answers: their prepared form,
+    multi-code flags, suggested codes and raw confidence (`predict` and `calibration_points` both)."""
+    texts = answers["text"].tolist()
+    emb = embedder.encode(texts, progress=(lambda d, t: stage(step, d, t)) if stage else None)
+    X = clf.prepare(Answers(texts, answers["qid"].to_numpy(), emb), embedder)
+    multi = np.array([clf.spec[str(q)]["multi"] for q in answers["qid"]])
+    suggested, raw = _score(clf, X, multi)
+    return X, multi, suggested, raw
+
+
 def calibration_points(cal: pd.DataFrame, clf: CodeClassifier, embedder: Embedder,
                        stage: StageFn | None = None) -> tuple[np.ndarray, ...]:
     """Raw confidence, correctness, and the multi / short / long flags of the fitted classifier's suggestions
@@ -223,11 +235,7 @@ def calibration_points(cal: pd.DataFrame, clf: CodeClassifier, embedder: Embedde
     answer, so they show the calibration what a fresh answer's raw confidence is worth."""
     if cal.empty:
         return np.zeros(0), np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, bool)
-    texts = cal["text"].tolist()
-    emb = embedder.encode(texts, progress=(lambda d, t: stage("embed calibration", d, t)) if stage else None)
-    X = clf.prepare(Answers(texts, cal["qid"].to_numpy(), emb), embedder)
-    multi = np.array([clf.spec[str(q)]["multi"] for q in cal["qid"]])
-    pred, raw = _score(clf, X, multi)
+    X, multi, pred, raw = score_new(cal, clf, embedder, stage, "embed calibration")
     correct = np.asarray(pred, dtype=object) == cal["codes"].to_numpy()
     return raw, correct, multi, clf.short_answers(X), is_long(X.texts)
 
@@ -276,11 +284,7 @@ def predict(df: pd.DataFrame, model: CoderModel, embedder: Embedder | None = Non
             raise InputError(f"question {unknown[0]} is not in the model's codebook")
         # score each distinct (question, text) once: a round repeats many answers
         keys = sub[["qid", "text"]].drop_duplicates()
-        emb = embedder.encode(keys["text"].tolist(),
-                              progress=(lambda d, t: stage("embed", d, t)) if stage else None)
-        X = model.classifier.prepare(Answers(keys["text"].tolist(), keys["qid"].to_numpy(), emb), embedder)
-        multi = np.array([spec[str(q)]["multi"] for q in keys["qid"]])
-        suggested, raw = _score(model.classifier, X, multi)
+        X, multi, suggested, raw = score_new(keys, model.classifier, embedder, stage, "embed")
         conf = model.calibrator.predict(raw, multi, model.classifier.short_answers(X), is_long(X.texts))
         scored = keys.assign(suggested=suggested, confidence=conf, novel=model.classifier.novel(X),
                              unsure=says_unsure(X.texts))
